@@ -1,0 +1,72 @@
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+from . import jobs
+from .insights.journey_map import PERIODS, build_journey_map, currency
+from .models import JobState, JourneyMap
+
+
+@admin.register(JourneyMap)
+class JourneyMapAdmin(admin.ModelAdmin):
+    """The journey map page: four phase columns with their tools, health and numbers."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        journey_map = build_journey_map(request.GET.get("period", ""))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Journey map"),
+            "opts": self.model._meta,
+            "journey_map": journey_map,
+            "periods": [(key, label) for key, (label, _days) in PERIODS.items()],
+            "currency": currency(),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "journey/admin/journey_map.html", context)
+
+
+@admin.register(JobState)
+class JobStateAdmin(admin.ModelAdmin):
+    list_display = ("key", "last_success_at", "last_duration", "last_summary", "runs", "failures", "next_run_at")
+    readonly_fields = [f.name for f in JobState._meta.fields if f.name != "lease_token"]
+    exclude = ("lease_token",)
+    actions = ["run_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Run the selected jobs now"), permissions=["view"])
+    def run_now(self, request, queryset):
+        for state in queryset:
+            try:
+                outcome = jobs.run_job(state.key, force=True)
+            except jobs.UnknownJob:
+                self.message_user(request, _("%(job)s is no longer a journey job.") % {"job": state.key},
+                                  messages.WARNING)
+                continue
+            if outcome.state == "ran":
+                self.message_user(request, _("%(job)s ran: %(summary)s") % {"job": state.key,
+                                                                            "summary": outcome.summary})
+            elif outcome.state == "busy":
+                self.message_user(request, _("%(job)s is running elsewhere right now.") % {"job": state.key},
+                                  messages.WARNING)
+            else:
+                self.message_user(request, _("%(job)s failed: %(error)s") % {"job": state.key,
+                                                                             "error": outcome.summary},
+                                  messages.ERROR)

@@ -1,0 +1,122 @@
+"""System checks: tell a developer what journey needs and is missing, with ids journey.E001…"""
+
+from urllib.parse import urlsplit
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from .conf import journey_settings
+
+REQUIRED_OSCAR_APPS = ("basket", "order", "offer", "voucher", "catalogue", "partner", "customer", "checkout")
+
+
+@register(Tags.compatibility)
+def check_oscar(app_configs=None, **kwargs):
+    errors = []
+    missing = [label for label in REQUIRED_OSCAR_APPS if label not in {a.label for a in apps.get_app_configs()}]
+    if missing:
+        errors.append(
+            Error(
+                "journey needs these Oscar apps in INSTALLED_APPS: %s." % ", ".join(missing),
+                hint="Install Oscar as its docs say (oscar.config.Shop and the apps it lists), forked or not.",
+                id="journey.E002",
+            )
+        )
+    if not _has_basket_middleware():
+        errors.append(
+            Error(
+                "Oscar's BasketMiddleware is not in MIDDLEWARE.",
+                hint="Add 'oscar.apps.basket.middleware.BasketMiddleware' (or your fork of it) after "
+                "AuthenticationMiddleware: journey reads request.basket.",
+                id="journey.E001",
+            )
+        )
+    return errors
+
+
+def _has_basket_middleware():
+    try:
+        from oscar.apps.basket.middleware import BasketMiddleware
+    except ImportError:  # pragma: no cover - Oscar not installed at all (E002 says so)
+        return False
+    for path in settings.MIDDLEWARE:
+        try:
+            cls = import_string(path)
+        except ImportError:
+            continue
+        if isinstance(cls, type) and issubclass(cls, BasketMiddleware):
+            return True
+    return False
+
+
+@register()
+def check_settings(app_configs=None, **kwargs):
+    messages = []
+    unknown = journey_settings.unknown_keys()
+    if unknown:
+        messages.append(
+            Warning(
+                "Unknown key(s) in settings.JOURNEY: %s." % ", ".join(unknown),
+                hint="See docs/settings.md for the keys journey reads; a typo here is silently ignored otherwise.",
+                id="journey.W006",
+            )
+        )
+    site_url = journey_settings.SITE_URL
+    if not site_url:
+        messages.append(
+            Warning(
+                "JOURNEY['SITE_URL'] is not set: links in journey's mails cannot be absolute.",
+                hint="Set it to the public base URL of the shop, e.g. JOURNEY = {'SITE_URL': 'https://shop.example.com'}.",
+                id="journey.W004",
+            )
+        )
+    else:
+        parts = urlsplit(str(site_url))
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            messages.append(
+                Error(
+                    "JOURNEY['SITE_URL'] must be an absolute http(s) URL with no path; got %r." % site_url,
+                    hint="For example 'https://shop.example.com'.",
+                    id="journey.E005",
+                )
+            )
+    return messages
+
+
+@register()
+def check_celery(app_configs=None, **kwargs):
+    if _celery_app_configured():
+        return []
+    return [
+        Warning(
+            "No Celery app is configured: journey's periodic jobs and mails only run from "
+            "'manage.py journey_tick'.",
+            hint="Create a Celery app (proj/celery.py, imported in proj/__init__.py) and merge "
+            "journey.celery.beat_schedule() into CELERY_BEAT_SCHEDULE, or run journey_tick from cron every minute.",
+            id="journey.W003",
+        )
+    ]
+
+
+def _celery_app_configured():
+    from celery import current_app
+
+    app = current_app._get_current_object()
+    # Celery's fallback app is called "default" and has no broker; a project's app has a name or a broker.
+    return app.main not in (None, "default") or bool(app.conf.broker_url)
+
+
+@register(Tags.security, deploy=True)
+def check_email_backend(app_configs=None, **kwargs):
+    backend = getattr(settings, "EMAIL_BACKEND", "")
+    if backend.startswith("django.core.mail.backends.") and not backend.endswith("smtp.EmailBackend"):
+        return [
+            Warning(
+                "EMAIL_BACKEND is %r: journey's mails will not reach anyone." % backend,
+                hint="Use an anymail ESP backend in production (docs/install.md, 'Mail').",
+                id="journey.W007",
+            )
+        ]
+    return []

@@ -1,0 +1,61 @@
+"""The ``JOURNEY`` settings dict: documented defaults, read at call time.
+
+Use ``from journey.conf import journey_settings`` and read attributes
+(``journey_settings.SITE_URL``) where they are needed — never copy one into a
+module-level constant, or ``override_settings(JOURNEY=...)`` stops working.
+Every key is documented in docs/settings.md.
+"""
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+from .exceptions import JourneyConfigurationError
+
+DEFAULTS = {
+    # Absolute base URL of the storefront, used for links in mails ("https://shop.example.com").
+    "SITE_URL": None,
+    # From address for journey's mails; None means DEFAULT_FROM_EMAIL.
+    "FROM_EMAIL": None,
+    # The store's time zone for anything "daily" (birthdays, quiet hours, reports); None means TIME_ZONE.
+    "STORE_TIME_ZONE": None,
+    # Registry keys of tools the shop turned off (they stay on the map, marked "off").
+    "DISABLED_TOOLS": (),
+    # Dotted paths of extra Tool objects (or callables returning one) a host shop registers.
+    "EXTRA_TOOLS": (),
+    # Per-job overrides of the run interval, in seconds: {"heartbeat": 120}.
+    "JOB_INTERVALS": {},
+    # How long a claimed job may run before another runner may take it over (seconds).
+    "JOB_LEASE_SECONDS": 15 * 60,
+    # A job whose last successful run is older than this many intervals is reported as "not running".
+    "JOB_STALE_AFTER_INTERVALS": 3,
+}
+
+
+class JourneySettings:
+    """Attribute access to ``settings.JOURNEY`` merged over ``DEFAULTS``, at call time."""
+
+    def __getattr__(self, name):
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown journey setting {name!r}; see docs/settings.md")
+        user = getattr(settings, "JOURNEY", None) or {}
+        if not isinstance(user, dict):
+            raise JourneyConfigurationError("settings.JOURNEY must be a dict.")
+        return user.get(name, DEFAULTS[name])
+
+    def unknown_keys(self):
+        """Keys in settings.JOURNEY that journey does not know (typos), for the system check."""
+        user = getattr(settings, "JOURNEY", None) or {}
+        return sorted(set(user) - set(DEFAULTS)) if isinstance(user, dict) else []
+
+
+journey_settings = JourneySettings()
+
+
+def _reset_caches(*, setting, **kwargs):
+    if setting in ("JOURNEY", "TIME_ZONE"):
+        from . import registry
+
+        registry.registry.reset_extra()
+
+
+setting_changed.connect(_reset_caches)

@@ -1,0 +1,23 @@
+"""One exception root for everything journey raises on purpose (anymail's pattern)."""
+
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+
+
+class JourneyError(Exception):
+    """Base class of every error journey raises on purpose."""
+
+
+class JourneyConfigurationError(JourneyError, ImproperlyConfigured):
+    """The JOURNEY settings (or the host project around them) are wrong."""
+
+
+class JourneySuspiciousInput(JourneyError, SuspiciousOperation):
+    """Input from a third party (a link, a webhook) that cannot be trusted."""
+
+
+class UnknownTool(JourneyError, LookupError):
+    """No tool is registered under that key."""
+
+
+class UnknownJob(JourneyError, LookupError):
+    """No periodic job is registered under that key."""

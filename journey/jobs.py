@@ -1,0 +1,174 @@
+"""Periodic jobs: one list, two ways to run them (Celery beat or ``manage.py journey_tick`` from cron).
+
+Each job is declared here as plain data, so ``journey.celery.beat_schedule()`` can be called from a settings
+module before Django's apps are ready.  The database row ``JobState`` is the record of when each job last ran
+and who is running it now: a runner *claims* a job with one conditional UPDATE (due and not leased), runs it,
+and releases it.  Two runners, a duplicate Celery delivery or cron and beat together therefore run a job once
+per interval; a runner that dies leaves a lease that expires after ``JOURNEY["JOB_LEASE_SECONDS"]``.
+The job functions are idempotent on top of that, so even a lease taken over mid-run does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from .conf import journey_settings
+from .exceptions import UnknownJob
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    key: str
+    func: str  # dotted path of a callable taking no argument and returning a short summary (str) or None
+    interval: int  # seconds between runs (overridable with JOURNEY["JOB_INTERVALS"])
+    description: str = ""
+    # The Celery task beat sends.  The generic task takes the job key; a tool may give a job its own named task.
+    task: str = "journey.run_job"
+
+    def get_interval(self) -> int:
+        return int(journey_settings.JOB_INTERVALS.get(self.key, self.interval))
+
+    def beat_args(self):
+        return (self.key,) if self.task == "journey.run_job" else ()
+
+
+# Every periodic job journey has.  Each tool adds its jobs here (and their tests).
+JOBS: tuple[Job, ...] = (
+    Job(
+        key="heartbeat",
+        func="journey.jobs.heartbeat",
+        interval=60,
+        description="Records that the scheduler (beat or cron) is alive; the journey map reads it.",
+    ),
+)
+
+
+def heartbeat():
+    return "alive"
+
+
+def all_jobs() -> tuple[Job, ...]:
+    return JOBS
+
+
+def get_job(key: str) -> Job:
+    for job in JOBS:
+        if job.key == key:
+            return job
+    raise UnknownJob(f"No journey job {key!r}; known jobs: {', '.join(j.key for j in JOBS)}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    state: str  # ran | failed | not_due | busy
+    summary: str = ""
+    duration: float = 0.0
+
+    @property
+    def failed(self):
+        return self.state == "failed"
+
+
+def _claim(job: Job, now, *, force: bool):
+    """Take the job's lease if it is due (or forced) and nobody holds it; return the lease token or None."""
+    from django.db.models import Q
+
+    from .models import JobState
+
+    JobState.objects.get_or_create(key=job.key, defaults={"next_run_at": now})
+    # A beat tick may arrive a little before the exact interval has passed: allow 10 % early.
+    slack = timedelta(seconds=job.get_interval() * 0.1)
+    candidates = JobState.objects.filter(key=job.key).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+    if not force:
+        candidates = candidates.filter(next_run_at__lte=now + slack)
+    token = uuid.uuid4().hex
+    lease = timedelta(seconds=journey_settings.JOB_LEASE_SECONDS)
+    claimed = candidates.update(lease_until=now + lease, lease_token=token, last_started_at=now)
+    return token if claimed else None
+
+
+def run_job(key: str, *, force: bool = False, now=None) -> Outcome:
+    """Run one job if it is due and not running elsewhere.  Never raises for the job's own errors."""
+    from django.db.models import F
+
+    from . import signals
+    from .models import JobState
+
+    job = get_job(key)
+    now = now or timezone.now()
+    token = _claim(job, now, force=force)
+    if token is None:
+        state = JobState.objects.filter(key=key).values("lease_until").first()
+        busy = state and state["lease_until"] and state["lease_until"] > now
+        return Outcome(key, "busy" if busy else "not_due")
+    started = time.monotonic()
+    mine = JobState.objects.filter(key=key, lease_token=token)
+    try:
+        summary = import_string(job.func)()
+    except Exception as exc:
+        duration = time.monotonic() - started
+        logger.exception("journey job %s failed", key)
+        mine.update(
+            lease_until=None,
+            lease_token="",
+            last_finished_at=timezone.now(),
+            last_duration=duration,
+            last_error="".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000],
+            failures=F("failures") + 1,
+            # Try again at the next interval, not in a tight loop.
+            next_run_at=now + timedelta(seconds=job.get_interval()),
+        )
+        outcome = Outcome(key, "failed", str(exc), duration)
+    else:
+        duration = time.monotonic() - started
+        finished = timezone.now()
+        mine.update(
+            lease_until=None,
+            lease_token="",
+            last_finished_at=finished,
+            last_success_at=finished,
+            last_duration=duration,
+            last_error="",
+            last_summary=str(summary or "")[:500],
+            runs=F("runs") + 1,
+            next_run_at=now + timedelta(seconds=job.get_interval()),
+        )
+        outcome = Outcome(key, "ran", str(summary or ""), duration)
+    signals.job_finished.send(sender=Job, job=job, outcome=outcome)
+    return outcome
+
+
+def run_due_jobs(*, only=None, force=False) -> list[Outcome]:
+    """Run every job that is due now, one after the other, in this process (what journey_tick does)."""
+    keys = list(only) if only else [job.key for job in JOBS]
+    for key in keys:
+        get_job(key)  # unknown keys fail before anything runs
+    return [run_job(key, force=force) for key in keys]
+
+
+def stale_jobs(keys) -> list[str]:
+    """Those of ``keys`` whose last success is older than JOB_STALE_AFTER_INTERVALS intervals (or never ran)."""
+    if not keys:
+        return []
+    from .models import JobState
+
+    now = timezone.now()
+    last = dict(JobState.objects.filter(key__in=keys).values_list("key", "last_success_at"))
+    factor = journey_settings.JOB_STALE_AFTER_INTERVALS
+    stale = []
+    for key in keys:
+        limit = timedelta(seconds=get_job(key).get_interval() * factor)
+        if last.get(key) is None or now - last[key] > limit:
+            stale.append(key)
+    return stale
