@@ -19,7 +19,7 @@ def check_oscar(app_configs=None, **kwargs):
     if missing:
         errors.append(
             Error(
-                "journey needs these Oscar apps in INSTALLED_APPS: %s." % ", ".join(missing),
+                f"journey needs these Oscar apps in INSTALLED_APPS: {', '.join(missing)}.",
                 hint="Install Oscar as its docs say (oscar.config.Shop and the apps it lists), forked or not.",
                 id="journey.E002",
             )
@@ -58,7 +58,7 @@ def check_settings(app_configs=None, **kwargs):
     if unknown:
         messages.append(
             Warning(
-                "Unknown key(s) in settings.JOURNEY: %s." % ", ".join(unknown),
+                f"Unknown key(s) in settings.JOURNEY: {', '.join(unknown)}.",
                 hint="See docs/settings.md for the keys journey reads; a typo here is silently ignored otherwise.",
                 id="journey.W006",
             )
@@ -77,7 +77,7 @@ def check_settings(app_configs=None, **kwargs):
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
             messages.append(
                 Error(
-                    "JOURNEY['SITE_URL'] must be an absolute http(s) URL with no path; got %r." % site_url,
+                    f"JOURNEY['SITE_URL'] must be an absolute http(s) URL with no path; got {site_url!r}.",
                     hint="For example 'https://shop.example.com'.",
                     id="journey.E005",
                 )
@@ -114,7 +114,7 @@ def check_email_backend(app_configs=None, **kwargs):
     if backend.startswith("django.core.mail.backends.") and not backend.endswith("smtp.EmailBackend"):
         return [
             Warning(
-                "EMAIL_BACKEND is %r: journey's mails will not reach anyone." % backend,
+                f"EMAIL_BACKEND is {backend!r}: journey's mails will not reach anyone.",
                 hint="Use an anymail ESP backend in production (docs/install.md, 'Mail').",
                 id="journey.W007",
             )

@@ -40,3 +40,6 @@ class JourneyMap(models.Model):
         verbose_name = _("journey map")
         verbose_name_plural = _("journey map")
         default_permissions = ("view",)
+
+    def __str__(self):
+        return str(self._meta.verbose_name)

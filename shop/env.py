@@ -15,7 +15,10 @@ class BadEnvironment(SystemExit):
 
 def redact(url):
     """The URL without its password, for messages."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("@")[-1] if "@" in url else url
     if parts.password:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return urlunsplit(parts._replace(netloc=netloc))
@@ -38,7 +41,10 @@ def database(var_dir: Path):
         }
     import dj_database_url
 
-    scheme = urlsplit(url).scheme
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError as exc:
+        raise BadEnvironment(f"DATABASE_URL is not a valid database URL ({exc}): {redact(url)}") from None
     if scheme not in ("postgres", "postgresql", "pgsql", "sqlite"):
         raise BadEnvironment(
             f"DATABASE_URL must start with postgres:// or sqlite:///, not {scheme or 'nothing'}:// ({redact(url)})"
@@ -56,7 +62,11 @@ def database(var_dir: Path):
 
 def redis_url():
     url = os.environ.get("REDIS_URL", "").strip()
-    if url and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        scheme = ""
+    if url and scheme not in ("redis", "rediss", "unix"):
         raise BadEnvironment(f"REDIS_URL must start with redis://, rediss:// or unix://: {redact(url)}")
     return url or None
 

@@ -33,4 +33,4 @@ class FileOutboxBackend(AnymailTestBackend):
             if mimetype == "text/html":
                 stem.with_suffix(".html").write_text(content, encoding="utf-8")
         status = AnymailRecipientStatus(message_id=message_id, status="sent")
-        return {"recipient_status": {email: status for email in payload.recipient_emails}}
+        return {"recipient_status": dict.fromkeys(payload.recipient_emails, status)}

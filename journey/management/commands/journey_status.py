@@ -37,4 +37,6 @@ class Command(BaseCommand):
         for state in JobState.objects.all():
             last = state.last_success_at.isoformat(timespec="seconds") if state.last_success_at else "never"
             error = f"  last error: {state.last_error.splitlines()[-1]}" if state.last_error else ""
-            self.stdout.write(f"  {state.key:<24} last success {last}, runs {state.runs}, failures {state.failures}{error}")
+            self.stdout.write(
+                f"  {state.key:<24} last success {last}, runs {state.runs}, failures {state.failures}{error}"
+            )

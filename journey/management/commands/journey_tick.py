@@ -10,7 +10,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--job", action="append", dest="only", metavar="KEY", help="Run only this job (repeatable).")
+        parser.add_argument(
+            "--job", action="append", dest="only", metavar="KEY", help="Run only this job (repeatable)."
+        )
         parser.add_argument("--force", action="store_true", help="Run even if not due (still never concurrently).")
         parser.add_argument("--list", action="store_true", help="List the jobs and their intervals, run nothing.")
 

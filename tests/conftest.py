@@ -1,0 +1,36 @@
+import os
+
+import pytest
+from django.db import connection
+
+
+def database_url_for_subprocess():
+    """A DATABASE_URL a child process can use to reach the database this test run uses (the test database)."""
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{os.path.abspath(s['NAME'])}"
+    auth = s["USER"] or ""
+    if s.get("PASSWORD"):
+        auth += f":{s['PASSWORD']}"
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def subprocess_env():
+    """The environment for a child Django process sharing this test run's database and broker."""
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    env["DATABASE_URL"] = database_url_for_subprocess()
+    return env
+
+
+@pytest.fixture
+def staff_user(db):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(
+        username="owner", email="owner@example.com", password="pw", is_staff=True
+    )
+    user.user_permissions.add(Permission.objects.get(codename="view_journeymap", content_type__app_label="journey"))
+    return user

@@ -1,0 +1,1 @@
+default_app_config = 'tests.minimal_shop.basket.apps.BasketConfig'

@@ -1,0 +1,136 @@
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
+
+from journey import jobs
+from journey.models import JobState
+
+CALLS = []
+
+
+def slow_job():
+    time.sleep(0.5)
+    CALLS.append(1)
+    return "slow done"
+
+
+def failing_job():
+    raise ValueError("no stock feed")
+
+
+@pytest.fixture
+def test_jobs(monkeypatch):
+    CALLS.clear()
+    monkeypatch.setattr(
+        jobs,
+        "JOBS",
+        jobs.JOBS
+        + (
+            jobs.Job("slow", "tests.test_jobs.slow_job", 300),
+            jobs.Job("failing", "tests.test_jobs.failing_job", 300),
+        ),
+    )
+
+
+@pytest.mark.django_db
+def test_a_due_job_runs_once_and_then_waits_for_its_interval(test_jobs):
+    first = jobs.run_job("slow")
+    assert (first.state, first.summary) == ("ran", "slow done")
+    assert jobs.run_job("slow").state == "not_due"
+    assert len(CALLS) == 1
+    state = JobState.objects.get(key="slow")
+    assert state.runs == 1 and state.last_summary == "slow done" and state.lease_until is None
+    assert state.next_run_at == state.last_started_at + timedelta(seconds=300)
+    # once the interval has passed it is due again
+    later = state.next_run_at + timedelta(seconds=1)
+    assert jobs.run_job("slow", now=later).state == "ran"
+    assert len(CALLS) == 2
+
+
+@pytest.mark.django_db
+def test_force_runs_a_job_that_is_not_due(test_jobs):
+    jobs.run_job("slow")
+    assert jobs.run_job("slow", force=True).state == "ran"
+    assert len(CALLS) == 2
+
+
+@pytest.mark.django_db
+def test_a_failing_job_records_its_error_and_waits_an_interval(test_jobs):
+    outcome = jobs.run_job("failing")
+    assert outcome.failed and "no stock feed" in outcome.summary
+    state = JobState.objects.get(key="failing")
+    assert state.failures == 1 and "ValueError: no stock feed" in state.last_error and state.lease_until is None
+    assert state.last_success_at is None
+    assert jobs.run_job("failing").state == "not_due"
+
+
+@pytest.mark.django_db
+def test_a_lease_left_by_a_dead_runner_is_taken_over_after_it_expires(test_jobs):
+    now = timezone.now()
+    JobState.objects.create(key="slow", next_run_at=now, lease_until=now + timedelta(minutes=5), lease_token="dead")
+    assert jobs.run_job("slow").state == "busy"
+    assert jobs.run_job("slow", now=now + timedelta(minutes=6)).state == "ran"
+
+
+@pytest.mark.django_db
+def test_a_runner_whose_lease_was_taken_over_does_not_overwrite_the_new_owner(test_jobs):
+    now = timezone.now()
+    token = jobs._claim(jobs.get_job("slow"), now, force=False)
+    assert token
+    JobState.objects.filter(key="slow").update(lease_token="someone-else")
+    JobState.objects.filter(key="slow", lease_token=token).update(lease_until=None, runs=99)
+    assert JobState.objects.get(key="slow").runs == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row-level concurrency is promised on PostgreSQL only")
+def test_two_concurrent_runners_run_a_job_once(test_jobs):
+    results = []
+    barrier = threading.Barrier(4)
+
+    def runner():
+        barrier.wait()
+        try:
+            results.append(jobs.run_job("slow").state)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results).count("ran") == 1
+    assert len(CALLS) == 1
+    assert JobState.objects.get(key="slow").runs == 1
+
+
+@pytest.mark.django_db
+def test_journey_tick_runs_due_jobs_and_reports_them(test_jobs, capsys):
+    with pytest.raises(CommandError, match="1 job\\(s\\) failed: failing"):
+        call_command("journey_tick")
+    out, err = capsys.readouterr()
+    assert "heartbeat: ran" in out and "slow: ran" in out and "failing: failed" in err
+    call_command("journey_tick", "--job", "heartbeat")
+    assert "heartbeat: not due" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_journey_tick_names_unknown_jobs():
+    with pytest.raises(CommandError, match="No journey job 'nope'"):
+        call_command("journey_tick", "--job", "nope")
+
+
+def test_journey_tick_lists_jobs(capsys):
+    call_command("journey_tick", "--list")
+    assert "heartbeat" in capsys.readouterr().out
+
+
+def test_job_interval_can_be_overridden_in_settings(settings):
+    settings.JOURNEY = {"JOB_INTERVALS": {"heartbeat": 120}}
+    assert jobs.get_job("heartbeat").get_interval() == 120
