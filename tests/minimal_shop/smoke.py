@@ -45,7 +45,7 @@ def main():
     for name, url in (("home page", "/"), ("catalogue", "/catalogue/"), ("product page", product.get_absolute_url())):
         status = client.get(url, follow=True).status_code
         expect(status == 200, f"{name} {url} -> {status}")
-    response = client.post("/basket/add/%d/" % product.pk, {"quantity": 1})
+    response = client.post(f"/basket/add/{product.pk}/", {"quantity": 1})
     expect(response.status_code == 302, "add to basket")
     basket_page = client.get("/basket/")
     expect(basket_page.status_code == 200 and "Jamón ibérico" in basket_page.content.decode(), "basket page")
