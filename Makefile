@@ -53,6 +53,8 @@ lint: install
 
 messages: install
 	cd journey && ../$(PY) ../manage.py makemessages -l es --no-obsolete && ../$(PY) ../manage.py compilemessages -l es
+	$(PY) manage.py makemessages -l es --no-obsolete --ignore=journey --ignore=$(VENV) --ignore=tests --ignore=bench \
+		--ignore=var && $(PY) manage.py compilemessages -l es --ignore=$(VENV) --ignore=journey
 
 clean:
 	rm -rf var test-artifacts .pytest_cache .ruff_cache

@@ -24,7 +24,9 @@ def test_ruff_finds_nothing():
 
 
 def test_compiled_translations_are_up_to_date():
-    for po in (ROOT / "journey" / "locale").glob("*/LC_MESSAGES/*.po"):
+    catalogs = [*(ROOT / "journey" / "locale").glob("*/LC_MESSAGES/*.po"), *(ROOT / "shop" / "locale").glob("*/LC_MESSAGES/*.po")]
+    assert catalogs
+    for po in catalogs:
         mo = po.with_suffix(".mo")
         assert mo.exists(), f"{mo} is missing: run make messages"
         assert mo.stat().st_mtime >= po.stat().st_mtime - 1, f"{mo} is older than {po}: run make messages"

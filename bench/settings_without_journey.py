@@ -1,0 +1,11 @@
+"""The demo shop exactly as it is, minus journey: the baseline for the storefront overhead benchmark."""
+
+from shop.settings import *  # noqa: F403
+
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "journey"]  # noqa: F405
+ROOT_URLCONF = "bench.urls_without_journey"
+OSCAR_DASHBOARD_NAVIGATION = [  # noqa: F405
+    entry for entry in OSCAR_DASHBOARD_NAVIGATION if entry.get("icon") != "fas fa-route"  # noqa: F405
+]
+CELERY_BEAT_SCHEDULE = {}
+JOURNEY = {}

