@@ -24,7 +24,7 @@ def test_ruff_finds_nothing():
 
 
 def test_compiled_translations_are_up_to_date():
-    catalogs = [*(ROOT / "journey" / "locale").glob("*/LC_MESSAGES/*.po"), *(ROOT / "shop" / "locale").glob("*/LC_MESSAGES/*.po")]
+    catalogs = [*ROOT.glob("journey/locale/*/LC_MESSAGES/*.po"), *ROOT.glob("shop/locale/*/LC_MESSAGES/*.po")]
     assert catalogs
     for po in catalogs:
         mo = po.with_suffix(".mo")
