@@ -9,5 +9,12 @@ class JourneyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Only wiring: system checks (and, as tools land, signal receivers).
+        # Only wiring: system checks and signal receivers.
+        from anymail.signals import tracking
+
         from . import checks  # noqa: F401
+        from .core.tracking import on_tracking
+        from .recovery import receivers as recovery_receivers
+
+        recovery_receivers.connect()
+        tracking.connect(on_tracking, dispatch_uid="journey.core.tracking")

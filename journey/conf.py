@@ -28,6 +28,36 @@ DEFAULTS = {
     "JOB_LEASE_SECONDS": 15 * 60,
     # A job whose last successful run is older than this many intervals is reported as "not running".
     "JOB_STALE_AFTER_INTERVALS": 3,
+    # Outbox ------------------------------------------------------------------------------------------------
+    # Messages claimed and sent per batch (one Celery task per batch).
+    "SEND_BATCH_SIZE": 100,
+    # How long one run of the send job may keep claiming batches (seconds).
+    "SEND_JOB_SECONDS": 30,
+    # Transient ESP failures are retried this many times in all, with exponential backoff from the base delay.
+    "SEND_MAX_ATTEMPTS": 5,
+    "SEND_RETRY_BASE_SECONDS": 60,
+    # A message left "sending" longer than this was abandoned by a dead worker or a lost task: the sweeper acts.
+    "SEND_STALE_AFTER_SECONDS": 300,
+    # How long the unsubscribe link in a mail works.
+    "UNSUBSCRIBE_TOKEN_DAYS": 365,
+    # Consent policy for marketing mail: "notice" (any captured email, with a notice at capture and an
+    # unsubscribe link in every mail) or "consent" (only addresses with an explicit opt-in).
+    "CONSENT_POLICY": "notice",
+    # Abandoned-basket recovery -----------------------------------------------------------------------------
+    # A basket with no activity for this many minutes counts as abandoned.
+    "RECOVERY_ABANDON_AFTER_MINUTES": 60,
+    # Only baskets worth at least this much (Decimal, basket currency) are chased.
+    "RECOVERY_MIN_BASKET_TOTAL": "0.00",
+    # The same customer is not chased again within this many days of a sequence starting.
+    "RECOVERY_COOLDOWN_DAYS": 7,
+    # An order placed within this many days after a recovery mail was clicked counts as recovered.
+    "RECOVERY_ATTRIBUTION_DAYS": 7,
+    # How long the "return to my basket" link works.
+    "RECOVERY_LINK_DAYS": 30,
+    # Optional quiet hours in the store time zone, e.g. (21, 8): nothing is sent from 21:00 to 08:00.
+    "RECOVERY_QUIET_HOURS": None,
+    # Bad restore links from one client before it gets HTTP 429, per window (seconds).
+    "RESTORE_RATE_LIMIT": (20, 600),
 }
 
 

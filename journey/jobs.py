@@ -29,7 +29,9 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Job:
     key: str
-    func: str  # dotted path of a callable taking no argument and returning a short summary (str) or None
+    # Dotted path of a callable ``func(via=...)`` returning a short summary (str) or None; ``via`` is "tick" when
+    # run in-process (journey_tick, admin) and "celery" when a worker runs it (it may then fan out to tasks).
+    func: str
     interval: int  # seconds between runs (overridable with JOURNEY["JOB_INTERVALS"])
     description: str = ""
     # The Celery task beat sends.  The generic task takes the job key; a tool may give a job its own named task.
@@ -50,10 +52,30 @@ JOBS: tuple[Job, ...] = (
         interval=60,
         description="Records that the scheduler (beat or cron) is alive; the journey map reads it.",
     ),
+    Job(
+        key="scan_abandoned_baskets",
+        func="journey.recovery.services.scan_job",
+        interval=60,
+        description="Finds baskets left for RECOVERY_ABANDON_AFTER_MINUTES and schedules their recovery mails.",
+        task="journey.scan_abandoned_baskets",
+    ),
+    Job(
+        key="send_due_messages",
+        func="journey.core.outbox.send_due",
+        interval=60,
+        description="Sends the outbox's due mails (and sweeps back mails a dead worker or a lost task left).",
+        task="journey.send_due_messages",
+    ),
+    Job(
+        key="purge_expired_tokens",
+        func="journey.core.tokens.purge_job",
+        interval=24 * 3600,
+        description="Deletes link tokens that expired more than 30 days ago.",
+    ),
 )
 
 
-def heartbeat():
+def heartbeat(via="tick"):
     return "alive"
 
 
@@ -98,7 +120,7 @@ def _claim(job: Job, now, *, force: bool):
     return token if claimed else None
 
 
-def run_job(key: str, *, force: bool = False, now=None) -> Outcome:
+def run_job(key: str, *, force: bool = False, now=None, via: str = "tick") -> Outcome:
     """Run one job if it is due and not running elsewhere.  Never raises for the job's own errors."""
     from django.db.models import F
 
@@ -115,7 +137,7 @@ def run_job(key: str, *, force: bool = False, now=None) -> Outcome:
     started = time.monotonic()
     mine = JobState.objects.filter(key=key, lease_token=token)
     try:
-        summary = import_string(job.func)()
+        summary = import_string(job.func)(via=via)
     except Exception as exc:
         duration = time.monotonic() - started
         logger.exception("journey job %s failed", key)

@@ -6,6 +6,14 @@ Tool folders keep their models in their own modules; this file imports them.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .core.models import LinkToken, Message, PersonalValueCondition, PersonalVoucher, Suppression, TrackingEvent
+from .recovery.models import BasketActivity, RecoveryStep
+
+__all__ = [
+    "BasketActivity", "JobState", "JourneyMap", "LinkToken", "Message", "PersonalValueCondition",
+    "PersonalVoucher", "RecoveryStep", "Suppression", "TrackingEvent",
+]
+
 
 class JobState(models.Model):
     """When a periodic job last ran, and who holds it now (see journey.jobs)."""

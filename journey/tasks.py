@@ -8,5 +8,32 @@ from . import jobs
 @shared_task(name="journey.run_job", ignore_result=True)
 def run_job(key):
     """Run one periodic job if it is due and not already running (beat sends this)."""
-    outcome = jobs.run_job(key)
-    return outcome.state
+    return jobs.run_job(key, via="celery").state
+
+
+@shared_task(name="journey.scan_abandoned_baskets", ignore_result=True)
+def scan_abandoned_baskets():
+    """Find abandoned baskets and schedule their recovery mails (beat sends this every minute)."""
+    return jobs.run_job("scan_abandoned_baskets", via="celery").state
+
+
+@shared_task(name="journey.send_due_messages", ignore_result=True)
+def send_due_messages():
+    """Claim the outbox's due mails in batches and hand each batch to a ``journey.send_messages`` task."""
+    return jobs.run_job("send_due_messages", via="celery").state
+
+
+@shared_task(name="journey.send_messages", ignore_result=True, acks_late=True)
+def send_messages(ids):
+    """Send a claimed batch.  Idempotent (only rows still 'sending' are sent), hence acks_late."""
+    from .core.outbox import send_claimed
+
+    return str(send_claimed(ids))
+
+
+@shared_task(name="journey.send_message", ignore_result=True)
+def send_message(message_id):
+    """Send one message now if it is due (e.g. the "email me my basket" mail)."""
+    from .core.outbox import send_now
+
+    return str(send_now(message_id))

@@ -1,8 +1,18 @@
-"""Storefront URLs of journey (restore links, campaign links, unsubscribe…), under the host's prefix::
+"""Storefront URLs of journey (restore links, unsubscribe, the basket email form…), under the host's prefix::
 
     path("journey/", include("journey.urls")),
 """
 
+from django.urls import path
+
+from .core import views as core_views
+from .recovery import views as recovery_views
+
 app_name = "journey"
 
-urlpatterns = []
+urlpatterns = [
+    path("u/<str:token>/", core_views.unsubscribe, name="unsubscribe"),
+    path("r/<str:token>/", recovery_views.restore, name="restore-basket"),
+    path("r-continue/", recovery_views.restore_after_login, name="restore-basket-continue"),
+    path("basket/email/", recovery_views.email_my_basket, name="email-basket"),
+]

@@ -13,13 +13,13 @@ from journey.models import JobState
 CALLS = []
 
 
-def slow_job():
+def slow_job(via):
     time.sleep(0.5)
     CALLS.append(1)
     return "slow done"
 
 
-def failing_job():
+def failing_job(via):
     raise ValueError("no stock feed")
 
 

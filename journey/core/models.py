@@ -1,0 +1,198 @@
+"""Models every tool shares: the outbox, suppression list, link tokens, ESP tracking events, personal vouchers."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from oscar.core.loading import get_class
+
+ValueCondition = get_class("offer.conditions", "ValueCondition")
+
+
+class Suppression(models.Model):
+    """An address journey must not send marketing mail to."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        HARD_BOUNCE = "bounced", _("Hard bounce")
+        COMPLAINT = "complained", _("Spam complaint")
+        INVALID = "invalid", _("Invalid address")
+        MANUAL = "manual", _("Added by staff")
+
+    email = models.EmailField(_("email"), unique=True)  # stored lower-case
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    created_at = models.DateTimeField(_("since"), auto_now_add=True)
+    message = models.ForeignKey("journey.Message", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+", verbose_name=_("caused by message"))
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppressed addresses")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.email} ({self.get_reason_display()})"
+
+
+class LinkToken(models.Model):
+    """An opaque link token (restore, unsubscribe…): only its SHA-256 digest is stored."""
+
+    purpose = models.CharField(max_length=32)
+    digest = models.CharField(max_length=64, unique=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    use_count = models.PositiveIntegerField(default=0)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("link token")
+        verbose_name_plural = _("link tokens")
+
+    def __str__(self):
+        return f"{self.purpose}:{self.object_id}"
+
+
+class Message(models.Model):
+    """One mail journey sends (or will send): the outbox row is the record of what must happen."""
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled")
+        FAILED = "failed", _("Failed")
+        SUPPRESSED = "suppressed", _("Suppressed")
+
+    tool = models.CharField(_("tool"), max_length=32, db_index=True)
+    kind = models.CharField(_("kind"), max_length=64)
+    # What the message is about ("recovery:basket:12:cycle:1"); with `step` it is unique: one mail per subject and step.
+    subject_key = models.CharField(_("about"), max_length=128)
+    step = models.PositiveSmallIntegerField(_("step"), default=0)
+    to_email = models.EmailField(_("to"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    language = models.CharField(_("language"), max_length=12, blank=True)
+    marketing = models.BooleanField(_("marketing"), default=True)
+    context = models.JSONField(default=dict, blank=True)
+
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.SCHEDULED)
+    due_at = models.DateTimeField(_("due at"))
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    esp_call_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("cancelled / failed at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    close_reason = models.CharField(_("why not sent"), max_length=200, blank=True)
+
+    esp_name = models.CharField(_("ESP"), max_length=32, blank=True)
+    esp_message_id = models.CharField(_("ESP message id"), max_length=200, blank=True, db_index=True)
+    esp_status = models.CharField(_("ESP status"), max_length=16, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    clicked_at = models.DateTimeField(_("clicked at"), null=True, blank=True)
+    bounced_at = models.DateTimeField(_("bounced at"), null=True, blank=True)
+    complained_at = models.DateTimeField(_("complained at"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    body_text = models.TextField(_("text body"), blank=True)
+    body_html = models.TextField(_("HTML body"), blank=True)
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        constraints = [models.UniqueConstraint(fields=["subject_key", "step"], name="journey_message_once_per_step")]
+        indexes = [
+            models.Index(fields=["state", "due_at"], name="journey_msg_state_due"),
+            models.Index(fields=["state", "claimed_at"], name="journey_msg_state_claimed"),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kind} #{self.step} to {self.to_email} ({self.state})"
+
+
+class TrackingEvent(models.Model):
+    """An ESP tracking event applied to a message, kept so each event is applied once."""
+
+    event_id = models.CharField(max_length=200, unique=True)
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="tracking_events")
+    event_type = models.CharField(max_length=20)
+    recipient = models.EmailField(blank=True)
+    timestamp = models.DateTimeField()
+    esp_name = models.CharField(max_length=32, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tracking event")
+        verbose_name_plural = _("tracking events")
+        ordering = ["timestamp"]
+
+    def __str__(self):
+        return f"{self.event_type} {self.recipient}"
+
+
+class PersonalVoucher(models.Model):
+    """Binds an Oscar voucher to one customer: journey enforces it wherever Oscar applies the voucher's offer."""
+
+    key = models.CharField(max_length=128, unique=True)  # idempotency: one voucher per (purpose, customer, period)
+    purpose = models.CharField(_("purpose"), max_length=32, db_index=True)
+    voucher = models.OneToOneField("voucher.Voucher", null=True, on_delete=models.CASCADE,
+                                   related_name="journey_binding")
+    email = models.EmailField(_("email"), blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    basket_id = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("personal voucher")
+        verbose_name_plural = _("personal vouchers")
+
+    def __str__(self):
+        return f"{self.voucher.code if self.voucher else '…'} for {self.email or self.user_id}"
+
+    def allows(self, basket):
+        """Whether ``basket`` belongs to the customer this voucher was issued to."""
+        if basket.owner_id:
+            if self.user_id:
+                return basket.owner_id == self.user_id
+            return bool(self.email) and (basket.owner.email or "").lower() == self.email.lower()
+        return self.basket_id is not None and basket.id == self.basket_id
+
+
+class PersonalValueCondition(ValueCondition):
+    """Oscar's value condition ("basket worth at least X"), satisfied only by the voucher's own customer."""
+
+    class Meta:
+        proxy = True
+        app_label = "journey"
+        verbose_name = _("Personal value condition")
+
+    @property
+    def name(self):
+        return _("Personal voucher: %(name)s") % {"name": super().name}
+
+    @property
+    def description(self):
+        return self.name
+
+    def is_satisfied(self, offer, basket):
+        voucher = offer.get_voucher() if hasattr(offer, "get_voucher") else None
+        if voucher is None:
+            return False
+        binding = getattr(voucher, "_journey_binding_cache", None)
+        if binding is None:
+            binding = PersonalVoucher.objects.filter(voucher_id=voucher.pk).select_related(None).first()
+            voucher._journey_binding_cache = binding or False
+        if not binding or not binding.allows(basket):
+            return False
+        return super().is_satisfied(offer, basket)

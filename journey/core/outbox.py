@@ -1,0 +1,376 @@
+"""The outbox: one table of messages, rendered from overridable templates and sent through Django's mail API.
+
+Life of a message::
+
+    scheduled ──claim──▶ sending ──ESP accepted──▶ sent ──tracking──▶ delivered / opened / clicked / bounced …
+        │                   │  └─transient error──▶ scheduled (later, with backoff; failed after MAX attempts)
+        │                   └─permanent error / refused address──▶ failed (+ suppression)
+        └─no longer eligible / suppressed──▶ cancelled / suppressed
+
+* **Claiming** takes due rows under ``SELECT … FOR UPDATE SKIP LOCKED`` and marks them ``sending`` in one
+  transaction: two workers, or a task delivered twice, never claim the same row.
+* **Eligibility is checked again at send time** (the basket may have been ordered since the message was scheduled).
+* **Crash safety**: ``esp_call_started_at`` is committed just before the ESP is called.  The sweeper puts back rows
+  left ``sending`` by a dead worker *before* that point (nothing went out: sent later, not lost); a row that died
+  *during* the ESP call is failed and flagged, never sent again (no duplicate mail).
+* Redis only carries the nudge: a claimed batch whose task the broker lost is swept back after
+  ``JOURNEY["SEND_STALE_AFTER_SECONDS"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from .. import signals
+from ..conf import journey_settings
+from ..exceptions import JourneyError
+from . import suppression, tokens
+from .models import Message, Suppression
+
+logger = logging.getLogger(__name__)
+State = Message.State
+
+
+class NotEligible(JourneyError):
+    """Raised by a kind's context builder: the message must not be sent any more (the reason is recorded)."""
+
+
+@dataclass(frozen=True)
+class MessageKind:
+    """A kind of mail a tool sends.  ``build_context(message)`` returns the template context or raises NotEligible."""
+
+    key: str
+    tool: str
+    template: str  # prefix: <template>_subject.txt, <template>_body.txt, <template>_body.html
+    build_context: Callable[[Message], dict]
+    marketing: bool = True
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+_KINDS: dict[str, MessageKind] = {}
+
+
+def register_kind(kind: MessageKind) -> MessageKind:
+    _KINDS[kind.key] = kind
+    return kind
+
+
+def get_kind(key: str) -> MessageKind:
+    _load_kinds()
+    return _KINDS[key]
+
+
+def _load_kinds():
+    # Each tool registers its kinds when its mail module is imported.
+    from ..recovery import mail  # noqa: F401
+
+
+# Scheduling --------------------------------------------------------------------------------------------------
+def schedule(*, kind: str, subject_key: str, step: int, to_email: str, due_at, user=None, language="",
+             context=None) -> tuple[Message, bool]:
+    """Schedule one message; idempotent on (subject_key, step).  Returns (message, created)."""
+    definition = get_kind(kind)
+    defaults = {
+        "tool": definition.tool, "kind": kind, "to_email": suppression.normalize(to_email), "user": user,
+        "language": language or "", "context": context or {}, "due_at": due_at, "marketing": definition.marketing,
+    }
+    try:
+        with transaction.atomic():
+            return Message.objects.get_or_create(subject_key=subject_key, step=step, defaults=defaults)
+    except IntegrityError:
+        return Message.objects.get(subject_key=subject_key, step=step), False
+
+
+def cancel(queryset, reason: str, *, now=None) -> int:
+    """Cancel the scheduled messages of ``queryset``; returns how many."""
+    now = now or timezone.now()
+    return queryset.filter(state=State.SCHEDULED).update(state=State.CANCELLED, closed_at=now,
+                                                         close_reason=reason[:200])
+
+
+def cancel_pending_for_email(email: str, *, reason: str) -> int:
+    return cancel(Message.objects.filter(to_email=suppression.normalize(email), marketing=True), reason)
+
+
+# Claiming and sending ------------------------------------------------------------------------------------------
+def claim_due(limit: int, *, now=None, only_ids=None) -> list[int]:
+    """Mark up to ``limit`` due messages as sending and return their ids (skipping rows other workers hold)."""
+    now = now or timezone.now()
+    due = Message.objects.select_for_update(skip_locked=True).filter(state=State.SCHEDULED, due_at__lte=now)
+    if only_ids is not None:
+        due = due.filter(id__in=list(only_ids))
+    with transaction.atomic():
+        ids = list(due.order_by("due_at", "id").values_list("id", flat=True)[:limit])
+        if ids:
+            Message.objects.filter(id__in=ids).update(
+                state=State.SENDING, claimed_at=now, esp_call_started_at=None, attempts=F("attempts") + 1
+            )
+    return ids
+
+
+def requeue_stale(*, now=None) -> tuple[int, int]:
+    """Sweep rows left 'sending' by a dead worker or a lost task.  Returns (requeued, failed)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=journey_settings.SEND_STALE_AFTER_SECONDS)
+    stale = Message.objects.filter(state=State.SENDING, claimed_at__lt=cutoff)
+    requeued = stale.filter(esp_call_started_at__isnull=True).update(state=State.SCHEDULED, due_at=now,
+                                                                      claimed_at=None)
+    failed = stale.filter(esp_call_started_at__isnull=False).update(
+        state=State.FAILED, closed_at=now,
+        close_reason="interrupted during the ESP call: not sent again, to avoid a duplicate; check the ESP's log",
+    )
+    if requeued or failed:
+        logger.warning("journey outbox sweeper: %d message(s) requeued, %d failed", requeued, failed)
+    return requeued, failed
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    cancelled: int = 0
+    suppressed: int = 0
+    render_seconds: float = 0.0
+    send_seconds: float = 0.0
+
+    def add(self, other: SendReport):
+        for name in ("sent", "failed", "retried", "cancelled", "suppressed", "render_seconds", "send_seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def __str__(self):
+        return (f"sent {self.sent}, failed {self.failed}, retried {self.retried}, cancelled {self.cancelled}, "
+                f"suppressed {self.suppressed}")
+
+
+def send_claimed(ids) -> SendReport:
+    """Send the given claimed messages (each re-checked: only rows still 'sending' are sent)."""
+    report = SendReport()
+    messages = Message.objects.filter(
+        id__in=list(ids), state=State.SENDING, esp_call_started_at__isnull=True
+    ).select_related("user")
+    suppressed = suppression.suppressed_among(m.to_email for m in messages if m.marketing)
+    connection = None
+    try:
+        from django.core.mail import get_connection
+
+        connection = get_connection()
+        connection.open()
+        for message in messages:
+            _send_one(message, connection, suppressed, report)
+    finally:
+        if connection is not None:
+            connection.close()
+    return report
+
+
+def _close(message, state, reason, *, error="", now=None):
+    now = now or timezone.now()
+    Message.objects.filter(pk=message.pk, state=State.SENDING).update(
+        state=state, closed_at=now, close_reason=reason[:200], last_error=error
+    )
+
+
+def _send_one(message: Message, connection, suppressed: set, report: SendReport):
+    if message.marketing and message.to_email in suppressed:
+        _close(message, State.SUPPRESSED, "address is on the suppression list")
+        report.suppressed += 1
+        return
+    started = time.perf_counter()
+    try:
+        kind = get_kind(message.kind)
+        with translation.override(message.language or None):
+            context = kind.build_context(message)
+            email = _render(message, kind, context)
+    except NotEligible as exc:
+        _close(message, State.CANCELLED, str(exc))
+        report.cancelled += 1
+        return
+    except Exception as exc:  # a rendering bug: retry later like any transient failure, bounded
+        logger.exception("journey: rendering message %s failed", message.pk)
+        _retry_or_fail(message, f"rendering failed: {exc!r}", report)
+        return
+    report.render_seconds += time.perf_counter() - started
+
+    started = time.perf_counter()
+    now = timezone.now()
+    # Commit the rendered mail and the point of no return before calling the ESP (see the module docstring).
+    # Conditional on no ESP call having started: of two tasks holding the same row, exactly one gets past here.
+    marked = Message.objects.filter(pk=message.pk, state=State.SENDING, esp_call_started_at__isnull=True).update(
+        esp_call_started_at=now, subject=email.subject[:255], body_text=email.body,
+        body_html=email.alternatives[0][0] if email.alternatives else "",
+    )
+    if not marked:
+        return  # swept or cancelled meanwhile
+    email.connection = connection
+    try:
+        email.send()
+    except (AnymailRecipientsRefused, AnymailInvalidAddress) as exc:
+        _close(message, State.FAILED, "the ESP refused the address", error=str(exc)[:2000])
+        suppression.suppress(message.to_email, Suppression.Reason.INVALID, message=message, note=str(exc)[:200])
+        report.failed += 1
+        return
+    except AnymailAPIError as exc:
+        status = getattr(exc, "status_code", None)
+        if status and 400 <= status < 500 and status not in (408, 429):
+            _close(message, State.FAILED, f"the ESP rejected the message (HTTP {status})", error=str(exc)[:2000])
+            report.failed += 1
+        else:
+            _retry_or_fail(message, str(exc), report, esp_called=True)
+        return
+    except (OSError, smtplib.SMTPException) as exc:
+        _retry_or_fail(message, repr(exc), report, esp_called=True)
+        return
+    report.send_seconds += time.perf_counter() - started
+
+    status = getattr(email, "anymail_status", None)
+    recipient = status.recipients.get(message.to_email) if status and status.recipients else None
+    if recipient is not None and recipient.status in ("rejected", "invalid"):
+        _close(message, State.FAILED, f"the ESP {recipient.status} the address")
+        suppression.suppress(message.to_email, Suppression.Reason.INVALID, message=message)
+        report.failed += 1
+        return
+    esp_id = (recipient.message_id if recipient else None) or (status.message_id if status else None)
+    Message.objects.filter(pk=message.pk).update(
+        state=State.SENT, sent_at=timezone.now(), esp_message_id=str(esp_id or "")[:200],
+        esp_name=getattr(connection, "esp_name", "") or "", esp_status=(recipient.status if recipient else "sent")
+        or "sent", last_error="",
+    )
+    report.sent += 1
+    signals.message_sent.send(sender=Message, message=message)
+
+
+def _retry_or_fail(message, error, report, *, esp_called=False):
+    """A transient failure: try again later with exponential backoff, or fail after SEND_MAX_ATTEMPTS."""
+    now = timezone.now()
+    if message.attempts >= journey_settings.SEND_MAX_ATTEMPTS:
+        _close(message, State.FAILED, f"gave up after {message.attempts} attempts", error=error[:2000], now=now)
+        report.failed += 1
+        return
+    delay = journey_settings.SEND_RETRY_BASE_SECONDS * 2 ** (message.attempts - 1)
+    Message.objects.filter(pk=message.pk, state=State.SENDING).update(
+        state=State.SCHEDULED, due_at=now + timedelta(seconds=delay), claimed_at=None, esp_call_started_at=None,
+        last_error=error[:2000],
+    )
+    report.retried += 1
+
+
+def _render(message: Message, kind: MessageKind, context: dict) -> EmailMultiAlternatives:
+    context = {**context, "message": message, "site_url": site_url()}
+    headers = {}
+    if message.marketing:
+        unsubscribe_url = absolute_url(reverse("journey:unsubscribe", args=[unsubscribe_token(message)]))
+        context["unsubscribe_url"] = unsubscribe_url
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    template = context.get("mail_template") or kind.template  # a tool may pick the template per message
+    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+    text = render_to_string(f"{template}_body.txt", context)
+    html = render_to_string(f"{template}_body.html", context)
+    email = EmailMultiAlternatives(subject=subject, body=text, from_email=from_email(), to=[message.to_email],
+                                   headers=headers)
+    email.attach_alternative(html, "text/html")
+    # django-anymail extras: what the ESP needs to tag, track and route events back to this row.
+    email.tags = ["journey", message.tool, *kind.tags]
+    email.metadata = {"journey_message_id": str(message.pk), "journey_tool": message.tool}
+    email.track_clicks = True
+    email.track_opens = True
+    return email
+
+
+def unsubscribe_token(message: Message) -> str:
+    return tokens.issue("unsubscribe", object_id=message.pk, data={"email": message.to_email},
+                        ttl=timedelta(days=journey_settings.UNSUBSCRIBE_TOKEN_DAYS))
+
+
+def site_url() -> str:
+    return str(journey_settings.SITE_URL or "").rstrip("/")
+
+
+def absolute_url(path: str) -> str:
+    return site_url() + path
+
+
+def from_email():
+    from django.conf import settings
+
+    return journey_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL
+
+
+# The periodic job and its Celery fan-out ------------------------------------------------------------------------
+def send_due(*, via="tick", now=None, enqueue=None) -> str:
+    """The ``send_due_messages`` job: sweep stale rows, then claim due messages in batches and send them.
+
+    From cron (``via="tick"``) batches are sent in this process; from Celery each batch becomes a
+    ``journey.send_messages`` task, so every worker process sends in parallel.  Bounded by SEND_JOB_SECONDS.
+    """
+    requeued, swept_failed = requeue_stale(now=now)
+    batch = journey_settings.SEND_BATCH_SIZE
+    deadline = time.monotonic() + journey_settings.SEND_JOB_SECONDS
+    report, batches = SendReport(), 0
+    while time.monotonic() < deadline:
+        ids = claim_due(batch, now=now)
+        if not ids:
+            break
+        batches += 1
+        if via == "celery":
+            enqueue = enqueue or _enqueue_send
+            enqueue(ids)
+        else:
+            report.add(send_claimed(ids))
+        if len(ids) < batch:
+            break
+    swept = f"; swept back {requeued}, failed {swept_failed}" if requeued or swept_failed else ""
+    if via == "celery":
+        return f"dispatched {batches} batch(es){swept}"
+    return f"{report}{swept}"
+
+
+def send_now(message_id) -> SendReport:
+    """Claim and send one message if it is due (what the ``journey.send_message`` task does)."""
+    ids = claim_due(1, only_ids=[message_id])
+    return send_claimed(ids) if ids else SendReport()
+
+
+def send_soon(message_id):
+    """Ask a Celery worker to send this message as soon as the transaction commits.  Without a Celery app (cron
+    shops), or if the broker is unreachable, the next ``send_due_messages`` run sends it: nothing is lost."""
+    from ..checks import _celery_app_configured
+
+    if not _celery_app_configured():
+        return
+
+    def enqueue():
+        from ..tasks import send_message
+
+        try:
+            send_message.apply_async((message_id,), retry=False)
+        except Exception:  # the broker is down: the periodic job will pick the row up
+            logger.warning("journey: could not enqueue message %s; the periodic send job will send it", message_id,
+                           exc_info=True)
+
+    transaction.on_commit(enqueue)
+
+
+def _enqueue_send(ids):
+    from ..tasks import send_messages
+
+    send_messages.delay(list(ids))
+
+
+def has_due(now=None) -> bool:
+    now = now or timezone.now()
+    return Message.objects.filter(Q(state=State.SCHEDULED, due_at__lte=now)).exists()

@@ -1,0 +1,92 @@
+"""ESP tracking events (anymail's ``tracking`` signal) applied to outbox messages: once per event, never downgrading.
+
+Configure your ESP's webhook to anymail's tracking URL (docs/mail.md); anymail verifies and normalises the payload
+and sends the signal; this receiver does the rest.
+"""
+
+import hashlib
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import suppression
+from .models import Message, Suppression, TrackingEvent
+
+logger = logging.getLogger(__name__)
+
+# Timestamp field set by each event type (anymail's normalised event_type values).
+TIMESTAMP_FIELD = {
+    "delivered": "delivered_at",
+    "opened": "opened_at",
+    "clicked": "clicked_at",
+    "bounced": "bounced_at",
+    "complained": "complained_at",
+    "unsubscribed": "unsubscribed_at",
+}
+# The status shown for a message is the highest-ranked event it has had: a bounce stays a bounce.
+RANK = {"queued": 1, "sent": 2, "deferred": 2, "delivered": 3, "opened": 4, "clicked": 5,
+        "unsubscribed": 6, "rejected": 7, "failed": 7, "bounced": 8, "complained": 9}
+SUPPRESS = {"bounced": Suppression.Reason.HARD_BOUNCE, "complained": Suppression.Reason.COMPLAINT,
+            "unsubscribed": Suppression.Reason.UNSUBSCRIBED}
+
+
+def _event_id(event, esp_name):
+    if event.event_id:
+        return f"{esp_name}:{event.event_id}"[:200]
+    raw = f"{esp_name}|{event.message_id}|{event.event_type}|{event.timestamp}|{event.recipient}"
+    return "h:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _find_message(event):
+    metadata = event.metadata or {}
+    message_id = metadata.get("journey_message_id")
+    if message_id and str(message_id).isdigit():
+        message = Message.objects.filter(pk=int(message_id)).first()
+        if message:
+            return message
+    if event.message_id:
+        return Message.objects.filter(esp_message_id=str(event.message_id)).first()
+    return None
+
+
+def apply_event(event, esp_name="") -> bool:
+    """Apply one normalised anymail tracking event.  Returns False if it was already applied or is not ours."""
+    message = _find_message(event)
+    if message is None:
+        return False
+    when = event.timestamp or timezone.now()
+    try:
+        with transaction.atomic():
+            TrackingEvent.objects.create(
+                event_id=_event_id(event, esp_name), message=message, event_type=event.event_type,
+                recipient=event.recipient or "", timestamp=when, esp_name=esp_name,
+                description=(event.description or event.mta_response or "")[:255],
+            )
+            fields = {}
+            field = TIMESTAMP_FIELD.get(event.event_type)
+            if field and getattr(message, field) is None:
+                fields[field] = when
+            if RANK.get(event.event_type, 0) > RANK.get(message.esp_status, 0):
+                fields["esp_status"] = event.event_type
+            if fields:
+                Message.objects.filter(pk=message.pk).update(**fields)
+    except IntegrityError:
+        return False  # the same event delivered again
+    reason = SUPPRESS.get(event.event_type)
+    if reason and not (event.event_type == "bounced" and _is_soft_bounce(event)):
+        suppression.suppress(event.recipient or message.to_email, reason, message=message,
+                             note=f"{esp_name} {event.event_type}")
+    return True
+
+
+def _is_soft_bounce(event):
+    # anymail reports soft bounces as "deferred"; a "bounced" with a 4xx MTA response is transient too.
+    response = (event.mta_response or "").strip()
+    return response[:1] == "4"
+
+
+def on_tracking(sender, event, esp_name, **kwargs):
+    """Receiver of ``anymail.signals.tracking``.  Errors propagate: the ESP then retries the webhook later, and
+    applying an event twice is harmless."""
+    apply_event(event, esp_name)

@@ -1,0 +1,133 @@
+"""The voucher service: personal, single-use Oscar vouchers bound to one customer.
+
+Everything is ordinary Oscar: a VOUCHER-type ConditionalOffer (shared by every voucher of the same terms), a
+Condition, a Benefit and one single-use Voucher per customer, so Oscar's basket, checkout, dashboard and reports
+work unchanged.  The binding to the customer is journey's ``PersonalVoucher`` row, enforced by the offer's
+condition (``PersonalValueCondition``): Oscar evaluates it wherever it applies offers — the basket, checkout and
+order placement — so nobody else's basket qualifies.  Issuing is idempotent per ``key``, also under concurrency.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from oscar.core.loading import get_class, get_model
+
+from .. import signals
+from ..exceptions import JourneyError
+from .models import PersonalValueCondition, PersonalVoucher
+
+ConditionalOffer = get_model("offer", "ConditionalOffer")
+Condition = get_model("offer", "Condition")
+Benefit = get_model("offer", "Benefit")
+Range = get_model("offer", "Range")
+Voucher = get_model("voucher", "Voucher")
+get_unused_code = get_class("voucher.utils", "get_unused_code")
+
+PERCENTAGE = "percentage"
+FIXED = "fixed"
+RANGE_NAME = "journey: all products"
+
+
+class InvalidTerms(JourneyError, ValueError):
+    """The voucher's terms make no sense (negative amount, percentage over 100…)."""
+
+
+def validate_terms(kind: str, value, min_basket=Decimal("0")):
+    value, min_basket = Decimal(value), Decimal(min_basket or 0)
+    if kind not in (PERCENTAGE, FIXED):
+        raise InvalidTerms(f"Unknown discount kind {kind!r}")
+    if value <= 0 or (kind == PERCENTAGE and value > 100):
+        raise InvalidTerms("A percentage must be in (0, 100] and an amount above 0.")
+    if min_basket < 0:
+        raise InvalidTerms("The minimum basket value cannot be negative.")
+    return value, min_basket
+
+
+def _all_products_range():
+    product_range, _created = Range.objects.get_or_create(
+        name=RANGE_NAME, defaults={"includes_all_products": True, "is_public": False}
+    )
+    return product_range
+
+
+def offer_for_terms(purpose: str, kind: str, value, min_basket=Decimal("0")):
+    """The shared VOUCHER offer for these terms (created once)."""
+    value, min_basket = validate_terms(kind, value, min_basket)
+    amount = f"{value.normalize():f}{' %' if kind == PERCENTAGE else ''}"
+    name = f"journey {purpose}: {amount} off" + (f" over {min_basket.normalize():f}" if min_basket else "")
+    offer = ConditionalOffer.objects.filter(name=name).first()
+    if offer:
+        return offer
+    product_range = _all_products_range()
+    try:
+        with transaction.atomic():
+            condition = Condition.objects.create(
+                range=product_range, type=Condition.VALUE, value=max(min_basket, Decimal("0.01")),
+                proxy_class=f"{PersonalValueCondition.__module__}.{PersonalValueCondition.__name__}",
+            )
+            benefit = Benefit.objects.create(
+                range=product_range, type=Benefit.PERCENTAGE if kind == PERCENTAGE else Benefit.FIXED, value=value
+            )
+            return ConditionalOffer.objects.create(
+                name=name, slug=None, offer_type=ConditionalOffer.VOUCHER, condition=condition, benefit=benefit,
+                exclusive=False, description=f"Personal vouchers issued by journey ({purpose}).",
+            )
+    except IntegrityError:  # another process created it first
+        return ConditionalOffer.objects.get(name=name)
+
+
+def issue_personal_voucher(*, key: str, purpose: str, kind: str, value, valid_days: int, min_basket=Decimal("0"),
+                           email="", user=None, basket_id=None, now=None) -> PersonalVoucher:
+    """Issue (or return the already issued) single-use voucher for one customer.  Idempotent on ``key``."""
+    if not (email or user or basket_id):
+        raise InvalidTerms("A personal voucher needs a customer: an email, a user or a basket.")
+    existing = PersonalVoucher.objects.select_related("voucher").filter(key=key).first()
+    if existing and existing.voucher_id:
+        return existing
+    offer = offer_for_terms(purpose, kind, value, min_basket)
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            # Insert the binding first: a concurrent call with the same key blocks here and then fails.
+            binding = PersonalVoucher.objects.create(
+                key=key, purpose=purpose, email=(email or "").lower(), user=user, basket_id=basket_id
+            )
+            voucher = Voucher.objects.create(
+                name=f"journey {purpose} {key}"[:128], code=get_unused_code(length=12),
+                usage=Voucher.SINGLE_USE, start_datetime=now, end_datetime=now + timedelta(days=valid_days),
+            )
+            voucher.offers.add(offer)
+            binding.voucher = voucher
+            binding.save(update_fields=["voucher"])
+    except IntegrityError:
+        return PersonalVoucher.objects.select_related("voucher").get(key=key)
+    signals.voucher_issued.send(sender=PersonalVoucher, personal_voucher=binding)
+    return binding
+
+
+def apply_to_basket(basket, voucher, request=None) -> bool:
+    """Add ``voucher`` to ``basket`` and re-apply offers; True if it gives a discount.
+
+    Resets offer applications first: Oscar's VoucherAddView does not, so an exclusive site offer applied
+    earlier would swallow a valid voucher.
+    """
+    Applicator = get_class("offer.applicator", "Applicator")
+    user = request.user if request is not None else None
+    if not voucher.is_active() or (user is not None and not voucher.is_available_to_user(user)[0]):
+        return False
+    if not basket.id:
+        basket.save()
+    if not basket.contains_voucher(voucher.code):
+        basket.vouchers.add(voucher)
+    basket.reset_offer_applications()
+    Applicator().apply(basket, user, request)
+    applied = any(d["voucher"] and d["voucher"].pk == voucher.pk for d in basket.grouped_voucher_discounts)
+    if not applied:
+        basket.vouchers.remove(voucher)
+        basket.reset_offer_applications()
+        Applicator().apply(basket, user, request)
+    return applied

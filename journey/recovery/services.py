@@ -1,0 +1,318 @@
+"""Abandoned-basket recovery: tracking basket activity, finding abandoned baskets, scheduling and stopping mails,
+restoring a basket from a mail link, and attributing orders.
+
+The hot path (a shopper changing a basket) costs one upsert; everything else runs in the periodic scan, which works
+on batches of baskets with a fixed number of set-based queries per batch, so a scan over a million tracked baskets
+stays fast and its memory bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+from oscar.core.loading import get_class, get_model
+
+from .. import signals
+from ..conf import journey_settings
+from ..core import outbox, suppression
+from ..core.models import Message
+from .models import BasketActivity, RecoveryStep
+
+logger = logging.getLogger(__name__)
+Basket = get_model("basket", "Basket")
+Line = get_model("basket", "Line")
+Order = get_model("order", "Order")
+State = BasketActivity.State
+MAIL_KIND = "recovery.step"
+SAVED_BASKET_KIND = "recovery.saved_basket"
+SCAN_BATCH = 1000
+
+
+# Activity (hot path) -------------------------------------------------------------------------------------------
+def touch(basket_id, *, owner=None, now=None):
+    """Record that a basket changed: one upsert.  A basket that changes during its sequence goes back to 'active'
+    (its pending mails are void, see recovery.mail), so the clock restarts; ``owner`` refreshes the account email."""
+    if not basket_id:
+        return
+    now = now or timezone.now()
+    row = BasketActivity(basket_id=basket_id, last_activity_at=now, state=State.ACTIVE)
+    update = ["last_activity_at", "state"]
+    if owner is not None and getattr(owner, "email", ""):
+        row.user_id, row.email = owner.pk, suppression.normalize(owner.email)
+        row.email_source, row.email_captured_at = BasketActivity.Source.ACCOUNT, now
+        update += ["user", "email", "email_source", "email_captured_at"]
+    BasketActivity.objects.bulk_create([row], update_conflicts=True, unique_fields=["basket"], update_fields=update)
+
+
+def capture_email(basket, email, source, *, consent=False, consent_text="", language="", now=None):
+    """Remember the shopper's email for ``basket`` (guest checkout gateway, the basket form)."""
+    if not basket.pk or not email:
+        return None
+    now = now or timezone.now()
+    defaults = {"email": suppression.normalize(email), "email_source": source, "email_captured_at": now,
+                "language": language or ""}
+    if consent:
+        defaults.update(consent=True, consent_text=consent_text, consent_at=now)
+    activity, created = BasketActivity.objects.get_or_create(
+        basket_id=basket.pk, defaults={**defaults, "last_activity_at": now}
+    )
+    if not created:
+        BasketActivity.objects.filter(pk=activity.pk).exclude(state__in=[State.ORDERED, State.RECOVERED]).update(
+            **defaults, state=State.ACTIVE
+        )
+        activity.refresh_from_db()
+    return activity
+
+
+# Eligibility (shared by the scan and the send-time re-check) ---------------------------------------------------
+def _batch_reasons(activities, now) -> dict[int, str]:
+    """For each activity id, why it must not be chased now ('' = eligible).  A fixed number of queries."""
+    reasons = {a.pk: "" for a in activities}
+    if not activities:
+        return reasons
+    basket_ids = [a.basket_id for a in activities]
+    baskets = {b["id"]: b for b in Basket.objects.filter(id__in=basket_ids).values("id", "status")}
+    lines = {
+        row["basket_id"]: row
+        for row in Line.objects.filter(basket_id__in=basket_ids).values("basket_id").annotate(
+            n=Count("id"), total=Sum(F("price_incl_tax") * F("quantity"))
+        )
+    }
+    user_ids = {a.user_id for a in activities if a.user_id}
+    staff = set(get_user_model().objects.filter(id__in=user_ids, is_staff=True).values_list("id", flat=True))
+    emails = {a.email for a in activities if a.email}
+    suppressed = suppression.suppressed_among(emails)
+    since = min(a.created_at for a in activities)
+    ordered = Order.objects.filter(
+        Q(user_id__in=user_ids) | Q(guest_email__in=emails) | Q(user__email__in=emails), date_placed__gte=since
+    ).values_list("user_id", "guest_email", "user__email", "date_placed")
+    last_order = {}
+    for user_id, guest_email, user_email, placed in ordered:
+        for key in (user_id, (guest_email or "").lower(), (user_email or "").lower()):
+            if key and placed > last_order.get(key, datetime.min.replace(tzinfo=placed.tzinfo)):
+                last_order[key] = placed
+    cooldown_since = now - timedelta(days=journey_settings.RECOVERY_COOLDOWN_DAYS)
+    chased = {}
+    for email, basket_id, started in BasketActivity.objects.filter(
+        email__in=emails, sequence_started_at__gte=cooldown_since
+    ).values_list("email", "basket_id", "sequence_started_at"):
+        chased.setdefault(email, []).append((basket_id, started))
+    minimum = Decimal(str(journey_settings.RECOVERY_MIN_BASKET_TOTAL))
+    policy = journey_settings.CONSENT_POLICY
+
+    for a in activities:
+        basket = baskets.get(a.basket_id)
+        line = lines.get(a.basket_id)
+        placed = max([last_order.get(k) for k in (a.user_id, a.email) if last_order.get(k)], default=None)
+        if basket is None or basket["status"] != Basket.OPEN:
+            reasons[a.pk] = "basket is no longer open"
+        elif not line or not line["n"]:
+            reasons[a.pk] = "basket is empty"
+        elif (line["total"] or 0) < minimum:
+            reasons[a.pk] = f"basket total below {minimum}"
+        elif not a.email:
+            reasons[a.pk] = "no email known"
+        elif policy == "consent" and not a.consent:
+            reasons[a.pk] = "no explicit consent (CONSENT_POLICY is 'consent')"
+        elif a.user_id in staff:
+            reasons[a.pk] = "staff account"
+        elif a.email in suppressed:
+            reasons[a.pk] = "address is on the suppression list"
+        elif placed and placed >= a.created_at:
+            reasons[a.pk] = "the customer has ordered since"
+        elif a.first_clicked_at and a.first_clicked_at >= cooldown_since:
+            reasons[a.pk] = "came back through a recovery mail recently"
+        elif a.state == State.ACTIVE and any(basket_id != a.basket_id for basket_id, _s in chased.get(a.email, [])):
+            reasons[a.pk] = f"chased within the last {journey_settings.RECOVERY_COOLDOWN_DAYS} days"
+    return reasons
+
+
+def ineligibility(activity, now=None) -> str:
+    """Why ``activity`` must not get a mail now ('' if it may)."""
+    return _batch_reasons([activity], now or timezone.now())[activity.pk]
+
+
+# The scan ------------------------------------------------------------------------------------------------------
+@dataclass
+class ScanReport:
+    started: int = 0
+    stopped: int = 0
+    scheduled: int = 0
+
+    def __str__(self):
+        return f"{self.started} sequence(s) started ({self.scheduled} mails), {self.stopped} basket(s) not chased"
+
+
+def _quiet(due, quiet_hours):
+    """Move ``due`` out of the quiet hours (store time zone)."""
+    if not quiet_hours:
+        return due
+    start, end = quiet_hours
+    tz = ZoneInfo(journey_settings.STORE_TIME_ZONE or settings.TIME_ZONE)
+    local = due.astimezone(tz)
+    hour = local.hour
+    in_quiet = (start <= hour or hour < end) if start > end else (start <= hour < end)
+    if not in_quiet:
+        return due
+    resume = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if resume <= local:
+        resume += timedelta(days=1)
+    return resume.astimezone(UTC)
+
+
+def _schedule_batch(activities, steps, now, report):
+    reasons = _batch_reasons(activities, now)
+    messages, started, stopped = [], [], []
+    first_delay = steps[0].delay if steps else timedelta(0)
+    quiet = journey_settings.RECOVERY_QUIET_HOURS
+    for a in activities:
+        if reasons[a.pk] or not steps:
+            stopped.append((a.pk, reasons[a.pk] or "no active recovery mail"))
+            continue
+        cycle = a.cycle + 1
+        anchor = a.last_activity_at
+        # A late scan (scheduler down) shifts the whole sequence: the first mail now, the others keep their spacing.
+        shift = max(timedelta(0), now - (anchor + first_delay))
+        for step in steps:
+            messages.append(Message(
+                tool="recovery", kind=MAIL_KIND, subject_key=f"recovery:basket:{a.basket_id}:cycle:{cycle}",
+                step=step.position, to_email=a.email, user_id=a.user_id, language=a.language,
+                due_at=_quiet(anchor + step.delay + shift, quiet), marketing=True,
+                context={"activity_id": a.pk, "cycle": cycle, "step_id": step.pk, "anchor": anchor.isoformat()},
+            ))
+        started.append((a.pk, cycle, anchor))
+    Message.objects.bulk_create(messages, ignore_conflicts=True)
+    # Whatever an earlier cycle still had scheduled is void now.
+    old_keys = [f"recovery:basket:{a.basket_id}:cycle:{a.cycle}" for a in activities if a.cycle]
+    if old_keys:
+        outbox.cancel(Message.objects.filter(subject_key__in=old_keys), "the basket changed: the clock restarted")
+    for pk, cycle, anchor in started:
+        BasketActivity.objects.filter(pk=pk).update(state=State.IN_SEQUENCE, cycle=cycle, sequence_anchor_at=anchor,
+                                                    sequence_started_at=now, stop_reason="")
+    for reason in {r for _pk, r in stopped}:
+        BasketActivity.objects.filter(pk__in=[pk for pk, r in stopped if r == reason]).update(
+            state=State.STOPPED, stop_reason=reason[:200]
+        )
+    report.started += len(started)
+    report.stopped += len(stopped)
+    report.scheduled += len(messages)
+
+
+def scan(now=None, *, time_budget=None) -> ScanReport:
+    """Find abandoned baskets and schedule their recovery mails.  Safe to run twice or concurrently."""
+    now = now or timezone.now()
+    report = ScanReport()
+    cutoff = now - timedelta(minutes=journey_settings.RECOVERY_ABANDON_AFTER_MINUTES)
+    steps = list(RecoveryStep.objects.filter(is_active=True).order_by("delay_minutes", "position"))
+    deadline = time.monotonic() + (time_budget or 50)
+    while time.monotonic() < deadline:
+        with transaction.atomic():
+            batch = list(
+                BasketActivity.objects.select_for_update(skip_locked=True)
+                .filter(state=State.ACTIVE, last_activity_at__lte=cutoff)
+                .order_by("last_activity_at", "id")[:SCAN_BATCH]
+            )
+            if not batch:
+                break
+            _schedule_batch(batch, steps, now, report)
+        if len(batch) < SCAN_BATCH:
+            break
+    return report
+
+
+def scan_job(via="tick"):
+    return str(scan())
+
+
+# Orders --------------------------------------------------------------------------------------------------------
+def on_order_placed(order_id):
+    """The customer ordered: stop every recovery mail of theirs, and attribute the order to recovery when a recovery
+    mail of theirs was clicked within RECOVERY_ATTRIBUTION_DAYS before it.  Returns the recovered activity or None."""
+    order = Order.objects.filter(pk=order_id).select_related("user").first()
+    if order is None:
+        return None
+    email = suppression.normalize(order.guest_email or (order.user.email if order.user_id else ""))
+    customer = Q(basket_id=order.basket_id) if order.basket_id else Q(pk__in=[])
+    if email:
+        customer |= Q(email=email)
+    if order.user_id:
+        customer |= Q(user_id=order.user_id)
+    open_states = [State.ACTIVE, State.IN_SEQUENCE, State.STOPPED]
+    with transaction.atomic():
+        activities = list(BasketActivity.objects.select_for_update().filter(customer))
+        outbox.cancel(Message.objects.filter(subject_key__in=[a.subject_key for a in activities]),
+                      "the customer ordered")
+        window_start = order.date_placed - timedelta(days=journey_settings.RECOVERY_ATTRIBUTION_DAYS)
+        clicked = [a for a in activities if a.first_clicked_at and window_start <= a.first_clicked_at <= order.date_placed
+                   and not a.order_number]
+        recovered = max(clicked, key=lambda a: a.first_clicked_at, default=None)
+        done = {"ordered_at": order.date_placed, "order_number": order.number}
+        BasketActivity.objects.filter(
+            pk__in=[a.pk for a in activities if a.state in open_states and a is not recovered]
+        ).update(state=State.ORDERED, **done)
+        if recovered is None:
+            return None
+        BasketActivity.objects.filter(pk=recovered.pk).update(state=State.RECOVERED,
+                                                              recovered_revenue=order.total_incl_tax, **done)
+    recovered.refresh_from_db()
+    signals.basket_recovered.send(sender=BasketActivity, activity=recovered, order=order)
+    return recovered
+
+
+def send_saved_basket(activity, now=None):
+    """Schedule the "here is your basket" mail now (once per basket and address) and nudge a worker to send it."""
+    if activity is None or suppression.is_suppressed(activity.email):
+        return None
+    message, created = outbox.schedule(
+        kind=SAVED_BASKET_KIND, subject_key=f"recovery:saved:{activity.basket_id}:{activity.email}"[:128], step=0,
+        to_email=activity.email, due_at=now or timezone.now(), user=activity.user, language=activity.language,
+        context={"activity_id": activity.pk},
+    )
+    if created:
+        outbox.send_soon(message.pk)
+    return message
+
+
+# Restoring a basket from a link --------------------------------------------------------------------------------
+def record_click(message, now=None):
+    now = now or timezone.now()
+    Message.objects.filter(pk=message.pk, clicked_at__isnull=True).update(clicked_at=now)
+    activity_id = (message.context or {}).get("activity_id")
+    if activity_id:
+        BasketActivity.objects.filter(pk=activity_id, first_clicked_at__isnull=True).update(first_clicked_at=now)
+
+
+def refresh_lines(basket):
+    """Re-price the lines at today's prices and drop what can no longer be bought.  Returns the dropped titles."""
+    dropped = []
+    for line in basket.all_lines():
+        info = basket.strategy.fetch_for_product(line.product) if line.product_id else None
+        if info is None or info.stockrecord is None or not info.availability.is_available_to_buy:
+            dropped.append(line.product.get_title() if line.product_id else str(line))
+            line.delete()
+            continue
+        if info.price.exists and (line.price_incl_tax != info.price.incl_tax or
+                                  line.price_excl_tax != info.price.excl_tax):
+            line.price_currency = info.price.currency
+            line.price_excl_tax = info.price.excl_tax
+            line.price_incl_tax = info.price.incl_tax if info.price.is_tax_known else info.price.excl_tax
+            line.save(update_fields=["price_currency", "price_excl_tax", "price_incl_tax"])
+    if dropped:
+        basket.reset_offer_applications()
+        basket._lines = None
+    return dropped
+
+
+def basket_cookie_value(basket_id):
+    BasketMiddleware = get_class("basket.middleware", "BasketMiddleware")
+    return BasketMiddleware(get_response=None).get_basket_hash(basket_id)

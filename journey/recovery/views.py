@@ -1,0 +1,175 @@
+"""Storefront views of recovery: the "return to my basket" link, and the "email me my basket" form."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from oscar.core.loading import get_model
+
+from ..conf import journey_settings
+from ..core import tokens, vouchers
+from ..core.models import Message
+from . import services
+from .models import BasketActivity
+
+Basket = get_model("basket", "Basket")
+Voucher = get_model("voucher", "Voucher")
+SESSION_KEY = "journey_restore_token"
+
+
+def _client_key(request):
+    return "journey:restore-fail:" + (request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def _rate_limited(request):
+    limit, _window = journey_settings.RESTORE_RATE_LIMIT
+    return (cache.get(_client_key(request)) or 0) >= limit
+
+
+def _count_failure(request):
+    _limit, window = journey_settings.RESTORE_RATE_LIMIT
+    key = _client_key(request)
+    if not cache.add(key, 1, window):
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, window)
+
+
+def _invalid(request, status=404):
+    """One friendly page for unknown, tampered and expired links: it never says which."""
+    return render(request, "journey/recovery/restore_invalid.html", status=status)
+
+
+def _with_privacy_headers(response):
+    # The token must not leak to the next site through the Referer header.
+    response["Referrer-Policy"] = "same-origin"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+def restore(request, token):
+    if _rate_limited(request):
+        return _with_privacy_headers(render(request, "journey/recovery/restore_invalid.html", status=429))
+    link = tokens.resolve("recovery", token)
+    message = Message.objects.filter(pk=link.object_id).first() if link else None
+    activity = None
+    if message is not None:
+        activity = BasketActivity.objects.select_related("basket", "basket__owner").filter(
+            pk=(message.context or {}).get("activity_id")
+        ).first()
+    if activity is None:
+        _count_failure(request)
+        return _with_privacy_headers(_invalid(request))
+    services.record_click(message)
+    return _with_privacy_headers(_restore(request, token, message, activity))
+
+
+@never_cache
+def restore_after_login(request):
+    token = request.session.pop(SESSION_KEY, None)
+    if not token:
+        return redirect("basket:summary")
+    return restore(request, token)
+
+
+def _restore(request, token, message, activity):
+    basket = activity.basket
+    if basket.status == Basket.SUBMITTED:
+        messages.info(request, _("You have already ordered this basket. Thank you!"))
+        return redirect("basket:summary")
+    if basket.status != Basket.OPEN:
+        return render(request, "journey/recovery/restore_unavailable.html", status=410)
+
+    if basket.owner_id:
+        if not request.user.is_authenticated or request.user.pk != basket.owner_id:
+            # Never show one person's basket to another session: the owner signs in first.
+            request.session[SESSION_KEY] = token
+            messages.info(request, _("Please sign in to see your basket."))
+            login = reverse("customer:login")
+            return HttpResponseRedirect(f"{login}?next={reverse('journey:restore-basket-continue')}")
+        target = basket
+    elif request.user.is_authenticated:
+        if (request.user.email or "").lower() != (activity.email or "").lower():
+            return render(request, "journey/recovery/restore_other_customer.html", status=403)
+        # The guest basket of this same person: merge it into their account's basket (as Oscar does at login).
+        target = request.basket
+        if target.pk != basket.pk:
+            with transaction.atomic():
+                target.merge(basket, add_quantities=False)
+    else:
+        target = basket
+
+    target.strategy = request.strategy
+    dropped = services.refresh_lines(target)
+    for title in dropped:
+        messages.warning(request, _("“%(title)s” is no longer available and was removed from your basket.")
+                         % {"title": title})
+    voucher_id = (message.context or {}).get("voucher_id")
+    if voucher_id:
+        voucher = Voucher.objects.filter(pk=voucher_id).first()
+        now = timezone.now()
+        if voucher is None or voucher.end_datetime <= now:
+            messages.warning(request, _("The discount in your mail has expired."))
+        elif vouchers.apply_to_basket(target, voucher, request):
+            messages.success(request, _("Your discount %(code)s is applied.") % {"code": voucher.code})
+        else:
+            messages.warning(request, _("Your basket does not qualify for the discount %(code)s.")
+                             % {"code": voucher.code})
+    response = redirect("basket:summary")
+    if target.owner_id is None:
+        # Restore on any device: point this browser's Oscar basket cookie at the basket.
+        response.set_cookie(settings.OSCAR_BASKET_COOKIE_OPEN, services.basket_cookie_value(target.pk),
+                            max_age=settings.OSCAR_BASKET_COOKIE_LIFETIME,
+                            secure=settings.OSCAR_BASKET_COOKIE_SECURE, httponly=True, samesite="Lax")
+    return response
+
+
+class EmailBasketForm(forms.Form):
+    CONSENT_TEXT = gettext_lazy("Yes, email me about my basket and the shop's offers. I can unsubscribe at any time.")
+
+    email = forms.EmailField(label=gettext_lazy("Your email"), max_length=254)
+    consent = forms.BooleanField(label=CONSENT_TEXT, required=False)
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+@require_POST
+def email_my_basket(request):
+    """Capture an email from the basket page and send the basket there now (the "save my basket" mail)."""
+    form = EmailBasketForm(request.POST)
+    next_url = request.POST.get("next") or reverse("basket:summary")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = reverse("basket:summary")
+    basket = request.basket
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(next_url)
+    if not basket.pk or not basket.num_lines:
+        messages.error(request, _("Your basket is empty: there is nothing to send yet."))
+        return redirect(next_url)
+    consent = form.cleaned_data["consent"]
+    activity = services.capture_email(
+        basket, form.cleaned_data["email"], BasketActivity.Source.BASKET_FORM, consent=consent,
+        consent_text=str(EmailBasketForm.CONSENT_TEXT) if consent else "", language=get_language() or "",
+    )
+    message = services.send_saved_basket(activity)
+    if message is None:
+        messages.warning(request, _("We cannot send mail to this address."))
+    else:
+        messages.success(request, _("We are sending your basket to %(email)s.") % {"email": activity.email})
+    return redirect(next_url)
