@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("journey/", include("journey.urls")),
+    path("anymail/", include("anymail.urls")),  # ESP tracking webhooks (docs/mail.md)
     path("", include(apps.get_app_config("oscar").urls[0])),
 ]
 

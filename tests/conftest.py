@@ -34,3 +34,9 @@ def staff_user(db):
     )
     user.user_permissions.add(Permission.objects.get(codename="view_journeymap", content_type__app_label="journey"))
     return user
+
+
+@pytest.fixture(autouse=True)
+def anymail_test_backend(settings):
+    """Django's test setup forces the locmem backend; journey's ESP boundary in tests is anymail's test backend."""
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"

@@ -161,7 +161,7 @@ def send_claimed(ids) -> SendReport:
     report = SendReport()
     messages = Message.objects.filter(
         id__in=list(ids), state=State.SENDING, esp_call_started_at__isnull=True
-    ).select_related("user")
+    ).select_related("user").order_by("due_at", "id")
     suppressed = suppression.suppressed_among(m.to_email for m in messages if m.marketing)
     connection = None
     try:
@@ -201,7 +201,7 @@ def _send_one(message: Message, connection, suppressed: set, report: SendReport)
         return
     except Exception as exc:  # a rendering bug: retry later like any transient failure, bounded
         logger.exception("journey: rendering message %s failed", message.pk)
-        _retry_or_fail(message, f"rendering failed: {exc!r}", report)
+        _retry_or_fail(message, f"rendering failed: {describe(exc)}", report)
         return
     report.render_seconds += time.perf_counter() - started
 
@@ -219,20 +219,20 @@ def _send_one(message: Message, connection, suppressed: set, report: SendReport)
     try:
         email.send()
     except (AnymailRecipientsRefused, AnymailInvalidAddress) as exc:
-        _close(message, State.FAILED, "the ESP refused the address", error=str(exc)[:2000])
-        suppression.suppress(message.to_email, Suppression.Reason.INVALID, message=message, note=str(exc)[:200])
+        _close(message, State.FAILED, "the ESP refused the address", error=describe(exc))
+        suppression.suppress(message.to_email, Suppression.Reason.INVALID, message=message, note=describe(exc)[:200])
         report.failed += 1
         return
     except AnymailAPIError as exc:
         status = getattr(exc, "status_code", None)
         if status and 400 <= status < 500 and status not in (408, 429):
-            _close(message, State.FAILED, f"the ESP rejected the message (HTTP {status})", error=str(exc)[:2000])
+            _close(message, State.FAILED, f"the ESP rejected the message (HTTP {status})", error=describe(exc))
             report.failed += 1
         else:
-            _retry_or_fail(message, str(exc), report, esp_called=True)
+            _retry_or_fail(message, describe(exc), report, esp_called=True)
         return
     except (OSError, smtplib.SMTPException) as exc:
-        _retry_or_fail(message, repr(exc), report, esp_called=True)
+        _retry_or_fail(message, describe(exc), report, esp_called=True)
         return
     report.send_seconds += time.perf_counter() - started
 
@@ -243,14 +243,25 @@ def _send_one(message: Message, connection, suppressed: set, report: SendReport)
         suppression.suppress(message.to_email, Suppression.Reason.INVALID, message=message)
         report.failed += 1
         return
-    esp_id = (recipient.message_id if recipient else None) or (status.message_id if status else None)
+    esp_id = recipient.message_id if recipient and recipient.message_id is not None else (
+        status.message_id if status else None)
     Message.objects.filter(pk=message.pk).update(
-        state=State.SENT, sent_at=timezone.now(), esp_message_id=str(esp_id or "")[:200],
+        state=State.SENT, sent_at=timezone.now(), esp_message_id="" if esp_id is None else str(esp_id)[:200],
         esp_name=getattr(connection, "esp_name", "") or "", esp_status=(recipient.status if recipient else "sent")
         or "sent", last_error="",
     )
     report.sent += 1
     signals.message_sent.send(sender=Message, message=message)
+
+
+def describe(exc) -> str:
+    """A one-line description of an exception that never fails itself."""
+    try:
+        text = str(exc)
+    except Exception:
+        text = ""
+    status = getattr(exc, "status_code", None)
+    return f"{type(exc).__name__}{f' (HTTP {status})' if status else ''}: {text}"[:2000]
 
 
 def _retry_or_fail(message, error, report, *, esp_called=False):

@@ -36,6 +36,7 @@ State = BasketActivity.State
 MAIL_KIND = "recovery.step"
 SAVED_BASKET_KIND = "recovery.saved_basket"
 SCAN_BATCH = 1000
+LATE_SCAN_GRACE = timedelta(minutes=15)
 
 
 # Activity (hot path) -------------------------------------------------------------------------------------------
@@ -181,8 +182,10 @@ def _schedule_batch(activities, steps, now, report):
             continue
         cycle = a.cycle + 1
         anchor = a.last_activity_at
-        # A late scan (scheduler down) shifts the whole sequence: the first mail now, the others keep their spacing.
-        shift = max(timedelta(0), now - (anchor + first_delay))
+        # A late scan (scheduler down for a while) shifts the whole sequence: the first mail now, the others keep
+        # their spacing, rather than several mails at once.  The usual minute of lateness shifts nothing.
+        late = now - (anchor + first_delay)
+        shift = late if late > LATE_SCAN_GRACE else timedelta(0)
         for step in steps:
             messages.append(Message(
                 tool="recovery", kind=MAIL_KIND, subject_key=f"recovery:basket:{a.basket_id}:cycle:{cycle}",

@@ -1,0 +1,403 @@
+"""Cart recovery in Django admin: the mail sequence (with a preview and a test mail per step), every tracked basket
+with its timeline, and the recovery report.  Thin: the numbers and the timeline come from ``recovery.report``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import Exists, OuterRef
+from django.http import Http404, HttpResponseRedirect
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+from oscar.core.loading import get_model
+
+from ..core import outbox
+from ..core.models import Message
+from ..insights.journey_map import DEFAULT_PERIOD, PERIODS, currency, period_bounds
+from ..registry import Metric
+from . import report
+from .mail import basket_context
+from .models import BasketActivity, RecoveryStep
+from .services import MAIL_KIND
+
+logger = logging.getLogger(__name__)
+Basket = get_model("basket", "Basket")
+Line = get_model("basket", "Line")
+TEMPLATE_PARTS = ("_subject.txt", "_body.txt", "_body.html")
+TEST_TAGS = ["journey", "recovery", "test"]
+EARLIEST_REPORT_DAY = date(2000, 1, 1)
+
+
+# Samples: a step's mail rendered for a real basket, with no voucher issued and nothing in the outbox -------------
+@dataclass(frozen=True)
+class SampleVoucher:
+    """Stands in for the personal voucher a real mail carries (none is issued for a preview or a test mail)."""
+
+    code: str
+    start_datetime: datetime
+    end_datetime: datetime
+    name: str = ""
+
+    def __str__(self):
+        return self.code
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str
+
+
+def sample_basket(user):
+    """The acting user's own open basket if it has lines, else the most recent open basket with lines."""
+    with_lines = Basket.objects.filter(Exists(Line.objects.filter(basket_id=OuterRef("pk"))), status=Basket.OPEN)
+    with_lines = with_lines.select_related("owner").order_by("-date_created", "-pk")
+    own = with_lines.filter(owner_id=user.pk).first() if user.pk else None
+    return own or with_lines.first()
+
+
+def sample_context(step, basket, *, to_email=""):
+    """The context a real mail of ``step`` gets (see ``recovery.mail.build_step_context``), with sample links."""
+    now = timezone.now()
+    message = Message(tool="recovery", kind=MAIL_KIND, subject_key="sample", step=step.position, to_email=to_email,
+                      due_at=now, context={"sample": True})
+    activity = BasketActivity(basket_id=basket.pk, email=to_email, last_activity_at=now,
+                              state=BasketActivity.State.IN_SEQUENCE, cycle=1)
+    try:
+        from .mail import _related_products
+
+        related = _related_products(basket)
+    except Exception:  # the related-products tool must not break a preview
+        logger.exception("journey: related products for a recovery preview failed")
+        related = []
+    context = {
+        **basket_context(basket),
+        "activity": activity, "step": step, "message": message, "mail_template": step.template,
+        "restore_url": outbox.absolute_url(str(getattr(settings, "OSCAR_HOMEPAGE", "/"))),
+        "unsubscribe_url": "#", "site_url": outbox.site_url(), "shop_name": settings.OSCAR_SHOP_NAME,
+        "related_products": related, "sample": True,
+        "is_last_step": not RecoveryStep.objects.filter(is_active=True, delay_minutes__gt=step.delay_minutes)
+        .exclude(pk=step.pk).exists(),
+    }
+    if step.incentive:
+        context["voucher"] = SampleVoucher("SAMPLE-CODE", now, now + timedelta(days=step.incentive_valid_days),
+                                           gettext("Sample voucher"))
+        context["incentive"] = step
+    return context
+
+
+def render_sample(step, basket, *, to_email="") -> RenderedMail:
+    context = sample_context(step, basket, to_email=to_email)
+    subject = " ".join(render_to_string(f"{step.template}_subject.txt", context).split())
+    return RenderedMail(subject, render_to_string(f"{step.template}_body.txt", context),
+                        render_to_string(f"{step.template}_body.html", context))
+
+
+def send_test_mail(step, basket, to_email):
+    """Render ``step`` for ``basket`` and send it to ``to_email`` now, through Django's mail API."""
+    mail = render_sample(step, basket, to_email=to_email)
+    email = EmailMultiAlternatives(subject=f"[TEST] {mail.subject}", body=mail.text, from_email=outbox.from_email(),
+                                   to=[to_email])
+    email.attach_alternative(mail.html, "text/html")
+    email.tags = list(TEST_TAGS)
+    email.metadata = {"journey_tool": "recovery", "journey_test": "1"}
+    email.send()
+    return email
+
+
+# The sequence ----------------------------------------------------------------------------------------------------
+class RecoveryStepForm(forms.ModelForm):
+    """A step, its delay in hours.  The model's own checks (``RecoveryStep.clean``) come back as field errors."""
+
+    delay_hours = forms.DecimalField(
+        label=_("Delay (hours after the last activity)"), max_digits=8, decimal_places=2,
+        help_text=_("For example 1, 24 or 72; 0.5 is half an hour."),
+    )
+
+    class Meta:
+        model = RecoveryStep
+        fields = ["position", "is_active", "incentive", "incentive_value", "incentive_valid_days",
+                  "incentive_min_basket", "template"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.delay_minutes:
+            hours = (Decimal(self.instance.delay_minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            self.initial.setdefault("delay_hours", hours.quantize(Decimal(1)) if hours == hours.to_integral() else hours)
+
+    def clean_delay_hours(self):
+        hours = self.cleaned_data["delay_hours"]
+        if hours <= 0:
+            raise ValidationError(_("Enter a delay above zero hours."), code="min_value")
+        minutes = int((hours * 60).to_integral_value(rounding=ROUND_HALF_UP))
+        if minutes < 1:
+            raise ValidationError(_("Enter a delay of at least one minute (0.02 hours)."), code="min_value")
+        return hours
+
+    def clean_template(self):
+        prefix = (self.cleaned_data.get("template") or "").strip()
+        missing = []
+        for part in TEMPLATE_PARTS:
+            try:
+                get_template(prefix + part)
+            except TemplateDoesNotExist:
+                missing.append(prefix + part)
+        if missing:
+            raise ValidationError(_("Template not found: %(names)s."), params={"names": ", ".join(missing)},
+                                  code="missing_template")
+        return prefix
+
+    def clean(self):
+        cleaned = super().clean()
+        hours = cleaned.get("delay_hours")
+        if hours is not None:
+            # Before the model's own validation (_post_clean) sees the instance.
+            self.instance.delay_minutes = int((hours * 60).to_integral_value(rounding=ROUND_HALF_UP))
+        return cleaned
+
+
+@admin.register(RecoveryStep)
+class RecoveryStepAdmin(admin.ModelAdmin):
+    form = RecoveryStepForm
+    list_display = ("position", "delay_display", "incentive_display", "is_active", "preview_link")
+    list_display_links = ("position", "delay_display")
+    ordering = ("position",)
+    actions = ["send_test_mail_to_me"]
+    change_list_template = "journey/admin/recovery/recoverystep_change_list.html"
+    fieldsets = (
+        (None, {"fields": ("position", "delay_hours", "is_active")}),
+        (_("Incentive"), {
+            "fields": ("incentive", "incentive_value", "incentive_valid_days", "incentive_min_basket"),
+            "description": _("A personal, single-use voucher issued when the mail is sent. Incentives teach some "
+                             "shoppers to wait for a discount: consider one on the last mail only."),
+        }),
+        (_("Mail template"), {"fields": ("template",), "classes": ("collapse",)}),
+    )
+
+    @admin.display(description=_("delay"), ordering="delay_minutes")
+    def delay_display(self, step):
+        hours = Decimal(step.delay_minutes) / 60
+        return gettext("%(hours)s h") % {"hours": f"{hours:.2f}".rstrip("0").rstrip(".")}
+
+    @admin.display(description=_("incentive"), ordering="incentive")
+    def incentive_display(self, step):
+        if not step.incentive:
+            return step.get_incentive_display()
+        if step.incentive == RecoveryStep.Incentive.PERCENTAGE:
+            value = f"{step.incentive_value:g} %"
+        else:
+            value = f"{step.incentive_value} {currency()}"
+        return gettext("%(kind)s: %(value)s, valid %(days)d days") % {
+            "kind": step.get_incentive_display(), "value": value, "days": step.incentive_valid_days}
+
+    @admin.display(description=_("preview"))
+    def preview_link(self, step):
+        url = reverse("admin:journey_recoverystep_preview", args=[step.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Preview"))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.preview_view)
+        return [path("<path:object_id>/preview/", view, name="journey_recoverystep_preview"), *super().get_urls()]
+
+    # A test mail ---------------------------------------------------------------------------------------------
+    def _send_tests(self, request, steps):
+        to_email = (getattr(request.user, "email", "") or "").strip()
+        if not to_email:
+            self.message_user(request, gettext("Your account has no email address: add one to receive test mails."),
+                              messages.ERROR)
+            return
+        basket = sample_basket(request.user)
+        if basket is None:
+            self.message_user(request, gettext("There is no open basket with products to show in a test mail: put "
+                                               "a product in your own basket in the shop, then try again."),
+                              messages.WARNING)
+            return
+        for step in steps:
+            try:
+                send_test_mail(step, basket, to_email)
+            except Exception as exc:
+                logger.exception("journey: test mail of recovery step %s failed", step.pk)
+                self.message_user(request, gettext("Mail %(n)d could not be sent: %(error)s") % {
+                    "n": step.position, "error": exc}, messages.ERROR)
+            else:
+                self.message_user(request, gettext("Test of mail %(n)d sent to %(email)s (basket %(basket)s).") % {
+                    "n": step.position, "email": to_email, "basket": basket.pk})
+
+    @admin.action(description=_("Send a test mail to me"), permissions=["view"])
+    def send_test_mail_to_me(self, request, queryset):
+        self._send_tests(request, list(queryset.order_by("position")))
+
+    # The preview ---------------------------------------------------------------------------------------------
+    def preview_view(self, request, object_id):
+        step = self.get_object(request, unquote(object_id))
+        if step is None:
+            raise Http404(gettext("This recovery mail does not exist."))
+        if not self.has_view_permission(request, step):
+            raise PermissionDenied
+        if request.method == "POST":
+            self._send_tests(request, [step])
+            return HttpResponseRedirect(request.path)
+        basket = sample_basket(request.user)
+        mail, error = None, ""
+        if basket is None:
+            error = gettext("There is no open basket with products to show in the preview: put a product in your "
+                            "own basket in the shop, then reload this page.")
+        else:
+            try:
+                mail = render_sample(step, basket, to_email=getattr(request.user, "email", "") or "")
+            except Exception as exc:
+                logger.exception("journey: preview of recovery step %s failed", step.pk)
+                error = gettext("The mail could not be rendered: %(error)s") % {"error": exc}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Preview: %(step)s") % {"step": step},
+            "opts": self.model._meta, "original": step, "step": step, "basket": basket, "mail": mail,
+            "error": error, "has_email": bool(getattr(request.user, "email", "")),
+        }
+        return TemplateResponse(request, "journey/admin/recovery/step_preview.html", context)
+
+
+# Basket activity -------------------------------------------------------------------------------------------------
+def _requested_period(request):
+    """(period key, start, end) from ?period= or ?start=YYYY-MM-DD&end=YYYY-MM-DD (store time zone, end day
+    included).  Bad dates give a message and the default period."""
+    start_raw, end_raw = request.GET.get("start", "").strip(), request.GET.get("end", "").strip()
+    if start_raw or end_raw:
+        tz = report.store_time_zone()
+        today = timezone.localdate(timezone=tz)
+        try:
+            end_day = date.fromisoformat(end_raw) if end_raw else today
+            start_day = date.fromisoformat(start_raw) if start_raw else end_day - timedelta(days=29)
+            if end_day < start_day:
+                raise ValueError("end before start")
+            start_day, end_day = max(start_day, EARLIEST_REPORT_DAY), min(end_day, today)
+            if end_day < start_day:
+                raise ValueError("the period starts after today")
+            start = datetime.combine(start_day, time.min, tzinfo=tz)
+            end = datetime.combine(end_day + timedelta(days=1), time.min, tzinfo=tz)
+        except (ValueError, OverflowError):
+            messages.warning(request, gettext(
+                "“%(start)s” to “%(end)s” is not a period this report understands: enter dates as YYYY-MM-DD, the "
+                "start before the end. Showing the default period instead.") % {"start": start_raw, "end": end_raw})
+            return period_bounds(DEFAULT_PERIOD)
+        return "custom", start, end
+    return period_bounds(request.GET.get("period", ""))
+
+
+def _trim_leading_zeros(days, keep=30):
+    """Long periods ("all time"): start the chart at the first day with something to show."""
+    first = next((i for i, d in enumerate(days) if d.sent or d.clicked or d.recovered), len(days))
+    return days[min(first, max(0, len(days) - keep)):]
+
+
+@admin.register(BasketActivity)
+class BasketActivityAdmin(admin.ModelAdmin):
+    """Every basket journey tracks, read-only; each one's page tells its story, and ``report/`` the numbers."""
+
+    list_display = ("basket_display", "email", "state", "last_activity_at", "cycle", "first_clicked_at",
+                    "order_display", "recovered_revenue")
+    list_filter = ("state", "email_source")
+    search_fields = ("email", "order_number")
+    ordering = ("-last_activity_at",)
+    show_full_result_count = False
+    change_list_template = "journey/admin/recovery/basketactivity_change_list.html"
+    change_form_template = "journey/admin/recovery/basketactivity_change_form.html"
+    fieldsets = (
+        (None, {"fields": ("basket", "user", "state", "cycle", "last_activity_at", "created_at", "updated_at")}),
+        (_("Email"), {"fields": ("email", "email_source", "email_captured_at", "consent", "consent_text",
+                                 "consent_at", "language")}),
+        (_("Recovery mails"), {"fields": ("sequence_anchor_at", "sequence_started_at", "stop_reason",
+                                          "first_clicked_at")}),
+        (_("Order"), {"fields": ("order_number", "ordered_at", "recovered_revenue")}),
+    )
+    readonly_fields = ("created_at", "updated_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("basket"), ordering="basket_id")
+    def basket_display(self, activity):
+        return f"#{activity.basket_id}"
+
+    @admin.display(description=_("order"), ordering="order_number")
+    def order_display(self, activity):
+        if not activity.order_number:
+            return "—"
+        try:
+            url = reverse("dashboard:order-detail", args=[activity.order_number])
+        except NoReverseMatch:
+            return activity.order_number
+        return format_html('<a href="{}">{}</a>', url, activity.order_number)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.report_view)
+        return [path("report/", view, name="journey_basketactivity_report"), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        activity = self.get_object(request, unquote(object_id))
+        extra = {"timeline": report.timeline(activity) if activity else [],
+                 "store_time_zone": report.store_time_zone()}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def report_view(self, request):
+        if not request.user.has_perm("journey.view_basketactivity"):
+            raise PermissionDenied
+        period, start, end = _requested_period(request)
+        numbers = report.recovery_numbers(start, end)
+        days = report.daily_series(start, end)
+        if len(days) > 92:
+            days = _trim_leading_zeros(days)
+        money = currency()
+        tz = report.store_time_zone()
+        headline = [
+            Metric(_("Abandoned & chased"), numbers.started),
+            Metric(_("Not chased"), numbers.not_chased),
+            Metric(_("Mailed"), numbers.sent),
+            Metric(_("Delivered"), numbers.delivered),
+            Metric(_("Opened"), numbers.opened),
+            Metric(_("Clicked"), numbers.clicked),
+            Metric(_("Recovered"), numbers.recovered),
+            Metric(_("Recovery rate"), numbers.recovery_rate, "percent"),
+            Metric(_("Recovered revenue"), numbers.recovered_revenue, "money"),
+            Metric(_("Voucher cost"), numbers.voucher_cost, "money"),
+        ]
+        local_start, local_end = start.astimezone(tz), (end - timedelta(microseconds=1)).astimezone(tz)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Cart recovery report"),
+            "opts": self.model._meta,
+            "numbers": numbers,
+            "headline": headline,
+            "not_chased_reasons": [(gettext(reason) if reason else gettext("(no reason recorded)"), n)
+                                   for reason, n in numbers.not_chased_reasons],
+            "chart": report.build_chart(days, currency=money),
+            "periods": [(key, label) for key, (label, _days) in PERIODS.items()],
+            "period": period,
+            "start_day": local_start.date(),
+            "end_day": local_end.date(),
+            "currency": money,
+            "store_time_zone": tz,
+        }
+        return TemplateResponse(request, "journey/admin/recovery/report.html", context)
