@@ -70,3 +70,6 @@ class JobStateAdmin(admin.ModelAdmin):
                 self.message_user(request, _("%(job)s failed: %(error)s") % {"job": state.key,
                                                                              "error": outcome.summary},
                                   messages.ERROR)
+
+from .core import admin as core_admin  # noqa
+from .recovery import admin as recovery_admin  # noqa

@@ -13,14 +13,16 @@ def run_job(key):
 
 @shared_task(name="journey.scan_abandoned_baskets", ignore_result=True)
 def scan_abandoned_baskets():
-    """Find abandoned baskets and schedule their recovery mails (beat sends this every minute)."""
-    return jobs.run_job("scan_abandoned_baskets", via="celery").state
+    """Find abandoned baskets and schedule their recovery mails (beat sends this every minute).  Runs whenever it
+    is sent (the scan is idempotent), but never twice at once."""
+    return jobs.run_job("scan_abandoned_baskets", via="celery", force=True).state
 
 
 @shared_task(name="journey.send_due_messages", ignore_result=True)
 def send_due_messages():
-    """Claim the outbox's due mails in batches and hand each batch to a ``journey.send_messages`` task."""
-    return jobs.run_job("send_due_messages", via="celery").state
+    """Sweep stale rows, claim the outbox's due mails in batches and hand each batch to a ``journey.send_messages``
+    task.  Runs whenever it is sent (claiming is row-locked), but never twice at once."""
+    return jobs.run_job("send_due_messages", via="celery", force=True).state
 
 
 @shared_task(name="journey.send_messages", ignore_result=True, acks_late=True)

@@ -177,7 +177,7 @@ OSCAR_ORDER_STATUS_PIPELINE = {
 
 # Mail: readable files under var/outbox/ through anymail's API (tags and metadata work as with a real ESP).
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "shop.mail.FileOutboxBackend")
-SHOP_OUTBOX_DIR = VAR_DIR / "outbox"
+SHOP_OUTBOX_DIR = Path(os.environ.get("SHOP_OUTBOX_DIR") or VAR_DIR / "outbox")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Complete Journey Grocery <shop@example.com>")
 ANYMAIL = {}
 

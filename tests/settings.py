@@ -1,14 +1,22 @@
 """Test settings: the demo shop's, with what tests need changed.  DATABASE_URL / REDIS_URL as for the shop."""
 
+import os
+
 from shop.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The ESP boundary: anymail's test backend (messages in django.core.mail.outbox with their anymail params).
-EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+# Child processes (a real Celery worker) may be given a backend whose sends a test can see: files.
+EMAIL_BACKEND = os.environ.get("TEST_EMAIL_BACKEND", "anymail.backends.test.EmailBackend")
 # Whitenoise's manifest is not built in tests.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 JOURNEY = {"SITE_URL": "http://testserver"}
+if os.environ.get("TEST_SEND_STALE_AFTER_SECONDS"):
+    JOURNEY["SEND_STALE_AFTER_SECONDS"] = int(os.environ["TEST_SEND_STALE_AFTER_SECONDS"])
+# Templates only tests use (a deliberately slow mail, to kill a worker in the middle of sending it).
+TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "tests" / "templates"]  # noqa: F405
+TEMPLATES[0]["OPTIONS"]["libraries"] = {"test_slow": "tests.slow_tags"}  # noqa: F405
 LANGUAGE_CODE = "en"

@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
@@ -139,7 +139,9 @@ class RecoveryStepForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.delay_minutes:
             hours = (Decimal(self.instance.delay_minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-            self.initial.setdefault("delay_hours", hours.quantize(Decimal(1)) if hours == hours.to_integral() else hours)
+            if hours == hours.to_integral():
+                hours = hours.quantize(Decimal(1))
+            self.initial.setdefault("delay_hours", hours)
 
     def clean_delay_hours(self):
         hours = self.cleaned_data["delay_hours"]

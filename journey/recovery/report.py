@@ -20,7 +20,6 @@ from django.db.models.functions import Cast, TruncDate
 from django.urls import NoReverseMatch, reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
 from ..conf import journey_settings
@@ -200,21 +199,6 @@ def daily_series(start: datetime, end: datetime) -> list[Day]:
         days.append(Day(day, sent.get(day, 0), clicked.get(day, 0), n_recovered, revenue))
         day += timedelta(days=1)
     return days
-
-
-def journey_map_metrics(start, end):
-    """The recovery card of the journey map (``Tool(metrics=...)``)."""
-    from ..registry import Metric
-
-    numbers = recovery_numbers(start, end)
-    metrics = [
-        Metric(_("Abandoned baskets chased"), numbers.started),
-        Metric(_("Recovered"), numbers.recovered),
-        Metric(_("Recovered revenue"), numbers.recovered_revenue, "money"),
-    ]
-    if numbers.recovery_rate is not None:
-        metrics.append(Metric(_("Recovery rate"), numbers.recovery_rate, "percent"))
-    return metrics
 
 
 # The chart -------------------------------------------------------------------------------------------------------

@@ -27,3 +27,12 @@ def make_idle(basket, minutes, now=None):
     when = (now or timezone.now()) - timedelta(minutes=minutes)
     BasketActivity.objects.filter(basket_id=basket.pk).update(last_activity_at=when, created_at=when)
     return when
+
+
+def default_sequence():
+    """The default recovery sequence (created by a migration; transactional tests flush it, so re-create it)."""
+    from journey.recovery.models import RecoveryStep
+
+    for position, minutes in ((1, 60), (2, 24 * 60), (3, 72 * 60)):
+        RecoveryStep.objects.get_or_create(position=position, defaults={"delay_minutes": minutes})
+    return list(RecoveryStep.objects.order_by("position"))
