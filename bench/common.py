@@ -30,3 +30,80 @@ def run_child(module, settings, *args, env=None):
     if result.returncode != 0:
         sys.exit(f"{module} failed under {settings}:\n{result.stdout}\n{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# PostgreSQL and Redis for the benchmarks that build their own database -----------------------------------------
+BENCH_DB_PREFIX = "journey_bench_"
+
+
+def postgres_url(dbname):
+    """URL of database ``dbname`` on the benchmark's PostgreSQL server: BENCH_POSTGRES_URL, else the server of a
+    postgres DATABASE_URL, else postgres://postgres@127.0.0.1:5432."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        url = "postgres://postgres@127.0.0.1:5432/postgres"
+    return urlunsplit(urlsplit(url)._replace(path=f"/{dbname}", query=""))
+
+
+def _admin():
+    import psycopg
+
+    return psycopg.connect(postgres_url("postgres"), autocommit=True, connect_timeout=5)
+
+
+def postgres_available():
+    try:
+        _admin().close()
+    except Exception as exc:  # noqa: BLE001 - any reason means "skip"
+        return str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    return ""
+
+
+def drop_database(name):
+    assert name.startswith(BENCH_DB_PREFIX), name  # never anything but our own scratch databases
+    with _admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def create_database(name):
+    """A fresh, migrated database ``name`` (dropped first if a previous run left it); returns its URL."""
+    drop_database(name)
+    with _admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_url(name)
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "false", "DJANGO_SETTINGS_MODULE": "shop.settings"}
+    result = subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        drop_database(name)
+        sys.exit(f"migrating {name} failed:\n{result.stdout}\n{result.stderr}")
+    return url
+
+
+def use_database(url):
+    """Point this process's Django at ``url`` and set Django up (call before importing models)."""
+    os.environ["DATABASE_URL"] = url
+    os.environ["DEBUG"] = "false"  # DEBUG keeps every query in memory
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+    import django
+
+    django.setup()
+
+
+def rss_mb():
+    """Current resident set size of this process (MB)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mb():
+    """Peak resident set size of this process so far (MB; Linux reports ru_maxrss in KB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def verdict(ok):
+    return "ok" if ok else "MISSED"

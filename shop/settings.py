@@ -206,6 +206,8 @@ CELERY_BEAT_SCHEDULE = journey_beat_schedule()
 # journey ------------------------------------------------------------------------------------------------
 JOURNEY = {
     "SITE_URL": os.environ.get("SITE_URL", "http://localhost:8000"),
+    # The demo can shorten the wait before a basket counts as abandoned (JOURNEY_ABANDON_MINUTES=1 make run).
+    "RECOVERY_ABANDON_AFTER_MINUTES": int(os.environ.get("JOURNEY_ABANDON_MINUTES", "60")),
 }
 
 LOGGING = {

@@ -14,7 +14,7 @@ from journey.core import outbox, suppression
 from journey.core.models import Message, Suppression, TrackingEvent
 from journey.recovery import services
 from journey.recovery.models import BasketActivity
-from journey.test.factories import basket_with, make_idle
+from journey.test.factories import basket_with, default_sequence, make_idle
 from tests import esp
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +30,7 @@ def scripted_esp(settings):
 
 
 def abandoned(email="shopper@example.com"):
+    default_sequence()  # transactional tests flush the migration's rows
     basket = basket_with()
     services.capture_email(basket, email, BasketActivity.Source.CHECKOUT)
     now = timezone.now()

@@ -49,7 +49,8 @@ def test_a_basket_is_abandoned_after_an_hour_without_activity():
     assert (report.started, report.scheduled) == (1, 3)
     activity = BasketActivity.objects.get(basket=basket)
     assert activity.state == State.IN_SEQUENCE
-    due = list(Message.objects.filter(subject_key=activity.subject_key).order_by("step").values_list("due_at", flat=True))
+    mails = Message.objects.filter(subject_key=activity.subject_key).order_by("step")
+    due = list(mails.values_list("due_at", flat=True))
     anchor = activity.last_activity_at
     assert due == [anchor + timedelta(hours=1), anchor + timedelta(hours=24), anchor + timedelta(hours=72)]
 
@@ -256,7 +257,9 @@ def tokens_in(message):
     return restore_link(message).split("/")[-2]
 
 
-@pytest.mark.parametrize("mangle", [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), lambda t: "x" * 32, lambda t: ""])
+@pytest.mark.parametrize(
+    "mangle", [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), lambda t: "x" * 32, lambda t: ""]
+)
 def test_tampered_and_unknown_links_get_the_same_friendly_page(mangle):
     basket = guest_basket()
     now = timezone.now()

@@ -108,6 +108,22 @@ def test_the_step_form_takes_the_delay_in_hours(admin_client, stand_in_templates
     assert "1.5 h" in listing and reverse("admin:journey_recoverystep_preview", args=[step.pk]) in listing
 
 
+@pytest.mark.django_db
+def test_staff_who_may_only_view_the_sequence_see_it_read_only(client, django_user_model, stand_in_templates):
+    viewer = django_user_model.objects.create_user(username="viewer", email="v@example.com", password="pw",
+                                                   is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_recoverystep",
+                                                       content_type__app_label="journey"))
+    client.force_login(viewer)
+    step = RecoveryStep.objects.get(position=2)
+    response = client.get(reverse("admin:journey_recoverystep_change", args=[step.pk]))
+    assert response.status_code == 200
+    assert "24 h" in response.content.decode() and 'name="delay_hours"' not in response.content.decode()
+    assert client.post(reverse("admin:journey_recoverystep_change", args=[step.pk]),
+                       step_data(position="2", delay_hours="1")).status_code == 403
+    assert client.get(reverse("admin:journey_recoverystep_preview", args=[step.pk])).status_code == 200
+
+
 # Preview and test mail -----------------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_the_preview_shows_subject_html_in_a_sandboxed_frame_and_text(admin_client, stand_in_templates):

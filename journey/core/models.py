@@ -111,6 +111,7 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["state", "due_at"], name="journey_msg_state_due"),
             models.Index(fields=["state", "claimed_at"], name="journey_msg_state_claimed"),
+            models.Index(fields=["tool", "sent_at"], name="journey_msg_tool_sent"),
         ]
         ordering = ["-created_at"]
 

@@ -197,6 +197,11 @@ class RecoveryStepAdmin(admin.ModelAdmin):
         hours = Decimal(step.delay_minutes) / 60
         return gettext("%(hours)s h") % {"hours": f"{hours:.2f}".rstrip("0").rstrip(".")}
 
+    @admin.display(description=_("Delay (hours after the last activity)"))
+    def delay_hours(self, step):
+        # What staff who may only view the sequence see in place of the form field of the same name.
+        return self.delay_display(step)
+
     @admin.display(description=_("incentive"), ordering="incentive")
     def incentive_display(self, step):
         if not step.incentive:

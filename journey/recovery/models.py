@@ -59,6 +59,10 @@ class BasketActivity(models.Model):
             # The scan: state = 'active' AND last_activity_at <= cutoff, oldest first.
             models.Index(fields=["state", "last_activity_at"], name="journey_activity_scan"),
             models.Index(fields=["email", "sequence_started_at"], name="journey_activity_cooldown"),
+            # The report: sequences started, baskets not chased and baskets recovered in a period.
+            models.Index(fields=["sequence_started_at"], name="journey_activity_started"),
+            models.Index(fields=["state", "updated_at"], name="journey_activity_state_upd"),
+            models.Index(fields=["state", "ordered_at"], name="journey_activity_state_ord"),
         ]
 
     def __str__(self):

@@ -256,8 +256,8 @@ def on_order_placed(order_id):
         outbox.cancel(Message.objects.filter(subject_key__in=[a.subject_key for a in activities]),
                       "the customer ordered")
         window_start = order.date_placed - timedelta(days=journey_settings.RECOVERY_ATTRIBUTION_DAYS)
-        clicked = [a for a in activities if a.first_clicked_at and window_start <= a.first_clicked_at <= order.date_placed
-                   and not a.order_number]
+        clicked = [a for a in activities if not a.order_number and a.first_clicked_at
+                   and window_start <= a.first_clicked_at <= order.date_placed]
         recovered = max(clicked, key=lambda a: a.first_clicked_at, default=None)
         done = {"ordered_at": order.date_placed, "order_number": order.number}
         BasketActivity.objects.filter(
