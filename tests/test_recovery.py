@@ -412,3 +412,28 @@ def test_the_email_me_my_basket_form_reports_a_bad_address(client):
     assert response.status_code == 200
     assert "valid email" in response.content.decode()
     assert not BasketActivity.objects.exclude(email="").exists()
+
+
+def test_the_sequence_goes_on_after_a_click_until_the_customer_orders():
+    basket = guest_basket()
+    now = timezone.now()
+    anchor = make_idle(basket, 61, now)
+    services.scan(now)
+    send_all(now)
+    Client().get(restore_link(mail.outbox[0]))  # the shopper looked, and left again
+    send_all(anchor + timedelta(hours=24, seconds=1))
+    assert len(mail.outbox) == 2
+
+
+def test_a_clicked_basket_that_changes_is_not_chased_again_at_once():
+    product = create_product(price=Decimal("4.00"), num_in_stock=5)
+    basket = guest_basket()
+    now = timezone.now()
+    make_idle(basket, 61, now)
+    services.scan(now)
+    send_all(now)
+    Client().get(restore_link(mail.outbox[0]))
+    basket.add_product(product)
+    make_idle(basket, 61, now)
+    assert services.scan(now).started == 0
+    assert BasketActivity.objects.get(basket=basket).stop_reason == "came back through a recovery mail recently"

@@ -131,7 +131,8 @@ def _batch_reasons(activities, now) -> dict[int, str]:
             reasons[a.pk] = "address is on the suppression list"
         elif placed and placed >= a.created_at:
             reasons[a.pk] = "the customer has ordered since"
-        elif a.first_clicked_at and a.first_clicked_at >= cooldown_since:
+        elif a.state == State.ACTIVE and a.first_clicked_at and a.first_clicked_at >= cooldown_since:
+            # A new sequence only: the running one goes on after a click, until the customer orders.
             reasons[a.pk] = "came back through a recovery mail recently"
         elif a.state == State.ACTIVE and any(basket_id != a.basket_id for basket_id, _s in chased.get(a.email, [])):
             reasons[a.pk] = f"chased within the last {journey_settings.RECOVERY_COOLDOWN_DAYS} days"
