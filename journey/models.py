@@ -8,10 +8,12 @@ from django.utils.translation import gettext_lazy as _
 
 from .core.models import LinkToken, Message, PersonalValueCondition, PersonalVoucher, Suppression, TrackingEvent
 from .recovery.models import BasketActivity, RecoveryStep
+from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
 
 __all__ = [
     "BasketActivity", "JobState", "JourneyMap", "LinkToken", "Message", "PersonalValueCondition",
-    "PersonalVoucher", "RecoveryStep", "Suppression", "TrackingEvent",
+    "PersonalVoucher", "RecoveryStep", "RelatedBuild", "RelatedClick", "RelatedProduct", "RelatedRule", "Suppression",
+    "TrackingEvent",
 ]
 
 
