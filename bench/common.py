@@ -107,3 +107,17 @@ def peak_rss_mb():
 
 def verdict(ok):
     return "ok" if ok else "MISSED"
+
+
+def main_table(sql):
+    """The table a Django-generated statement is about: the first selected column's table, else FROM/INTO/UPDATE."""
+    import re
+
+    match = re.match(r'\s*SELECT\s+(?:DISTINCT\s+)?"(\w+)"\.', sql) or \
+        re.search(r'(?:FROM|INTO|UPDATE) "(\w+)"', sql)
+    return match[1] if match else "?"
+
+
+def machine_load():
+    """One line on how busy the machine was (other processes skew timings on a 2-core box)."""
+    return f"{os.cpu_count()} cores, 1-min load average {os.getloadavg()[0]:.1f}"

@@ -25,7 +25,8 @@ def _record_send_figures(**kwargs):
     def send_claimed(ids):
         started = time.perf_counter()
         report = original(ids)
-        line = json.dumps({"pid": os.getpid(), "ids": len(ids), "sent": report.sent, "wall": time.perf_counter() - started,
+        wall = time.perf_counter() - started
+        line = json.dumps({"pid": os.getpid(), "ids": len(ids), "sent": report.sent, "wall": wall,
                            "render": report.render_seconds, "send": report.send_seconds,
                            "not_sent": report.failed + report.retried + report.cancelled + report.suppressed})
         with open(path, "a") as figures:  # one short line per write: O_APPEND keeps the processes' lines whole

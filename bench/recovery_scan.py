@@ -17,6 +17,7 @@ email), 25 % ordered, 4 % recovered — older rows, as a live shop accumulates t
 import argparse
 import gc
 import json
+import os
 import re
 import subprocess
 import sys
@@ -27,6 +28,7 @@ DB_NAME = "journey_bench_scan"
 SIZES = (100_000, 1_000_000)
 TARGET_SECONDS = 2.0
 INDEX = "journey_activity_scan"
+INDEX_FROM = 100_000  # below this PostgreSQL rightly prefers a sequential scan: the index is not required there
 
 ROWS_SQL = """
 CREATE TEMP TABLE bench_rows ON COMMIT DROP AS
@@ -85,8 +87,10 @@ RESET_SQL = [
 # Child: one scan process --------------------------------------------------------------------------------------
 def classify(sql):
     """Which stage of the scan a query belongs to."""
+    from bench.common import main_table
+
     verb = sql.lstrip()[:6].upper()
-    table = (re.search(r'(?:FROM|INTO|UPDATE) "(\w+)"', sql) or [None, "?"])[1]
+    table = main_table(sql)
     if verb == "SELECT":
         if table == "journey_basketactivity":
             return "candidates (SELECT … FOR UPDATE SKIP LOCKED)" if "FOR UPDATE" in sql else "cooldown lookup"
@@ -171,6 +175,7 @@ def run_scan_child(url, instrument=False):
 
 # Parent: set-up, EXPLAIN, report -------------------------------------------------------------------------------
 def make_product():
+    import warnings
     from decimal import Decimal
 
     from oscar.core.loading import get_model
@@ -179,6 +184,7 @@ def make_product():
     Product = get_model("catalogue", "Product")
     Partner = get_model("partner", "Partner")
     StockRecord = get_model("partner", "StockRecord")
+    warnings.filterwarnings("ignore", message="update is not implemented")  # haystack's simple backend on save
     product_class = ProductClass.objects.create(name="Bench", slug="bench", requires_shipping=True,
                                                 track_stock=True)
     product = Product.objects.create(product_class=product_class, title="Bench bread", slug="bench-bread")
@@ -272,13 +278,22 @@ def main():
         print(json.dumps(child(args.child, args.instrument)))
         return
 
-    from bench.common import create_database, drop_database, postgres_available, table, use_database, verdict
+    from bench.common import (
+        create_database,
+        drop_database,
+        machine_load,
+        postgres_available,
+        table,
+        use_database,
+        verdict,
+    )
 
     sizes = [int(s) for s in args.sizes.split(",")]
     problem = postgres_available()
     if problem:
         print(f"\nRecovery scan: SKIPPED (needs PostgreSQL: {problem})")
         return
+    load_before = machine_load()
     bench_started = time.perf_counter()
     started = time.perf_counter()
     url = create_database(DB_NAME)
@@ -306,6 +321,7 @@ def main():
         if not args.keep:
             drop_database(DB_NAME)
     report(results, setup, first_plan, time.perf_counter() - bench_started, table, verdict)
+    print(f"Machine: {load_before} before, {os.getloadavg()[0]:.1f} after")
 
 
 def report(results, setup, plan, total, table, verdict):
@@ -314,12 +330,14 @@ def report(results, setup, plan, total, table, verdict):
     for r in results:
         plain = r["plain"]
         bounded = plain["peak_growth"] <= smallest * 1.5 + 16
+        index_ok = r["uses_index"] or r["size"] < INDEX_FROM
         ok = plain["first_seconds"] <= TARGET_SECONDS and plain["steady_seconds"] <= TARGET_SECONDS and \
-            r["uses_index"] and bounded
+            index_ok and bounded
         rows.append([f"{r['size']:,}", f"{r['due']:,}", f"{plain['first_seconds']:.2f}",
                      f"{r['instrumented']['first_seconds']:.2f}", f"{plain['started']:,}",
                      f"{plain['scheduled']:,}", f"{plain['steady_seconds'] * 1000:.1f}",
-                     f"{r['plan_ms']:.1f} / {r['steady_plan_ms']:.1f}", "yes" if r["uses_index"] else "NO",
+                     f"{r['plan_ms']:.1f} / {r['steady_plan_ms']:.1f}",
+                     "yes" if r["uses_index"] else ("no (fine)" if index_ok else "NO"),
                      f"{plain['peak_growth']:.1f}", verdict(ok)])
     print(f"\nAbandoned-basket scan (PostgreSQL; targets: 1M rows with 1 % due -> one scan <= {TARGET_SECONDS:g} s, "
           f"candidate query on {INDEX}, peak RSS growth not growing with the table)")

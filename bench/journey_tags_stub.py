@@ -1,0 +1,41 @@
+"""``{% load journey_tags %}`` for the shop without journey: every tag of journey's library renders nothing.
+
+The demo shop's own templates (``templates/``) use journey's tags; the baseline shop has no journey app, so its
+templates would not compile.  A shop without journey would not have those tags at all; a tag that renders "" is the
+closest equivalent.  The names are read from journey's source (not imported: journey is not an installed app here),
+so tags added to journey later are stubbed too."""
+
+import ast
+from pathlib import Path
+
+from django import template
+
+register = template.Library()
+SOURCE = Path(__file__).resolve().parent.parent / "journey" / "templatetags" / "journey_tags.py"
+
+
+def _registered(source):
+    """(kind, name) of each function decorated with @register.<kind>(…) in ``source``."""
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if isinstance(target, ast.Attribute) and getattr(target.value, "id", "") == "register":
+                yield target.attr, node.name
+
+
+def _nothing(*args, **kwargs):
+    return ""
+
+
+def _same(value, *args):
+    return value
+
+
+if SOURCE.exists():
+    for kind, name in _registered(SOURCE.read_text()):
+        if kind == "filter":
+            register.filter(name, _same)
+        else:
+            register.simple_tag(_nothing, name=name)
