@@ -58,6 +58,19 @@ DEFAULTS = {
     "RECOVERY_QUIET_HOURS": None,
     # Bad restore links from one client before it gets HTTP 429, per window (seconds).
     "RESTORE_RATE_LIMIT": (20, 600),
+    # Related products -----------------------------------------------------------------------------------------
+    # Only orders of the last N days train the lists (None: all of them).
+    "RELATED_WINDOW_DAYS": 365,
+    # Recency weighting: an order this many days old counts half as much as one placed today (None: no decay).
+    "RELATED_HALF_LIFE_DAYS": 90,
+    # A pair needs at least this many orders together to be listed (one odd order does not make a pair).
+    "RELATED_MIN_SUPPORT": 2,
+    # Length of each stored list.
+    "RELATED_LIST_SIZE": 10,
+    # Leave out products a signed-in customer already bought.
+    "RELATED_EXCLUDE_PURCHASED": False,
+    # Hour (store time zone) of the nightly rebuild; the job runs once a day, at or after this hour.
+    "RELATED_REBUILD_HOUR": 3,
 }
 
 

@@ -67,6 +67,13 @@ JOBS: tuple[Job, ...] = (
         task="journey.send_due_messages",
     ),
     Job(
+        key="rebuild_related_products",
+        func="journey.related.services.rebuild_job",
+        interval=3600,
+        description="Rebuilds the related-products lists once a day, at RELATED_REBUILD_HOUR (checked hourly).",
+        task="journey.rebuild_related_products",
+    ),
+    Job(
         key="purge_expired_tokens",
         func="journey.core.tokens.purge_job",
         interval=24 * 3600,

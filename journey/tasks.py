@@ -18,6 +18,12 @@ def scan_abandoned_baskets():
     return jobs.run_job("scan_abandoned_baskets", via="celery", force=True).state
 
 
+@shared_task(name="journey.rebuild_related_products", ignore_result=True)
+def rebuild_related_products():
+    """Rebuild the related-products lists if today's rebuild is due (beat sends this hourly)."""
+    return jobs.run_job("rebuild_related_products", via="celery").state
+
+
 @shared_task(name="journey.send_due_messages", ignore_result=True)
 def send_due_messages():
     """Sweep stale rows, claim the outbox's due mails in batches and hand each batch to a ``journey.send_messages``

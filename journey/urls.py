@@ -7,6 +7,7 @@ from django.urls import path
 
 from .core import views as core_views
 from .recovery import views as recovery_views
+from .related import views as related_views
 
 app_name = "journey"
 
@@ -15,4 +16,5 @@ urlpatterns = [
     path("r/<str:token>/", recovery_views.restore, name="restore-basket"),
     path("r-continue/", recovery_views.restore_after_login, name="restore-basket-continue"),
     path("basket/email/", recovery_views.email_my_basket, name="email-basket"),
+    path("related/click/", related_views.record_click, name="related-click"),
 ]

@@ -30,6 +30,7 @@ from ..core import outbox
 from ..core.models import Message
 from ..insights.journey_map import DEFAULT_PERIOD, PERIODS, currency, period_bounds
 from ..registry import Metric
+from ..related.api import related_for_basket
 from . import report
 from .mail import basket_context
 from .models import BasketActivity, RecoveryStep
@@ -80,9 +81,7 @@ def sample_context(step, basket, *, to_email=""):
     activity = BasketActivity(basket_id=basket.pk, email=to_email, last_activity_at=now,
                               state=BasketActivity.State.IN_SEQUENCE, cycle=1)
     try:
-        from .mail import _related_products
-
-        related = _related_products(basket)
+        related = related_for_basket(basket, limit=4)
     except Exception:  # the related-products tool must not break a preview
         logger.exception("journey: related products for a recovery preview failed")
         related = []

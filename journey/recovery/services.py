@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from oscar.core.loading import get_class, get_model
@@ -40,19 +40,40 @@ LATE_SCAN_GRACE = timedelta(minutes=15)
 
 
 # Activity (hot path) -------------------------------------------------------------------------------------------
+_TOUCH_COLUMNS = (
+    "basket_id", "user_id", "email", "email_source", "email_captured_at", "consent", "consent_text", "language",
+    "last_activity_at", "state", "cycle", "stop_reason", "order_number", "created_at", "updated_at",
+)
+
+
 def touch(basket_id, *, owner=None, now=None):
-    """Record that a basket changed: one upsert.  A basket that changes during its sequence goes back to 'active'
-    (its pending mails are void, see recovery.mail), so the clock restarts; ``owner`` refreshes the account email."""
+    """Record that a basket changed: one statement (an upsert), so the storefront pays one query per change.
+    A basket that changes during its sequence goes back to 'active' (its pending mails are void, see recovery.mail),
+    so the clock restarts; ``owner`` refreshes the account's email."""
     if not basket_id:
         return
     now = now or timezone.now()
-    row = BasketActivity(basket_id=basket_id, last_activity_at=now, state=State.ACTIVE)
-    update = ["last_activity_at", "state"]
-    if owner is not None and getattr(owner, "email", ""):
-        row.user_id, row.email = owner.pk, suppression.normalize(owner.email)
-        row.email_source, row.email_captured_at = BasketActivity.Source.ACCOUNT, now
-        update += ["user", "email", "email_source", "email_captured_at"]
-    BasketActivity.objects.bulk_create([row], update_conflicts=True, unique_fields=["basket"], update_fields=update)
+    email = suppression.normalize(getattr(owner, "email", "") or "") if owner is not None else ""
+    values = {
+        "basket_id": basket_id, "user_id": owner.pk if email else None, "email": email,
+        "email_source": BasketActivity.Source.ACCOUNT if email else "", "email_captured_at": now if email else None,
+        "consent": False, "consent_text": "", "language": "", "last_activity_at": now, "state": State.ACTIVE,
+        "cycle": 0, "stop_reason": "", "order_number": "", "created_at": now, "updated_at": now,
+    }
+    update = ["last_activity_at", "state", "updated_at"]
+    if email:
+        update += ["user_id", "email", "email_source", "email_captured_at"]
+    table = connection.ops.quote_name(BasketActivity._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(_TOUCH_COLUMNS)}) "  # noqa: S608 - names are ours
+        f"VALUES ({', '.join(['%s'] * len(_TOUCH_COLUMNS))}) "
+        f"ON CONFLICT (basket_id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in update)}"
+    )
+    field = BasketActivity._meta.get_field
+    params = [field(c.removesuffix("_id") if c in ("basket_id", "user_id") else c).get_db_prep_value(values[c],
+              connection) for c in _TOUCH_COLUMNS]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def capture_email(basket, email, source, *, consent=False, consent_text="", language="", now=None):
@@ -139,11 +160,6 @@ def _batch_reasons(activities, now) -> dict[int, str]:
     return reasons
 
 
-def ineligibility(activity, now=None) -> str:
-    """Why ``activity`` must not get a mail now ('' if it may)."""
-    return _batch_reasons([activity], now or timezone.now())[activity.pk]
-
-
 # The scan ------------------------------------------------------------------------------------------------------
 @dataclass
 class ScanReport:
@@ -173,13 +189,15 @@ def _quiet(due, quiet_hours):
 
 
 def _schedule_batch(activities, steps, now, report):
+    """Start the sequence of every eligible activity of the batch (rows locked by the caller), stop the others.
+    Set-based: one eligibility pass, one insert of all the mails, one update per outcome."""
     reasons = _batch_reasons(activities, now)
-    messages, started, stopped = [], [], []
+    mails, started, stopped = [], [], {}
     first_delay = steps[0].delay if steps else timedelta(0)
     quiet = journey_settings.RECOVERY_QUIET_HOURS
     for a in activities:
         if reasons[a.pk] or not steps:
-            stopped.append((a.pk, reasons[a.pk] or "no active recovery mail"))
+            stopped.setdefault(reasons[a.pk] or "no active recovery mail", []).append(a.pk)
             continue
         cycle = a.cycle + 1
         anchor = a.last_activity_at
@@ -187,29 +205,29 @@ def _schedule_batch(activities, steps, now, report):
         # their spacing, rather than several mails at once.  The usual minute of lateness shifts nothing.
         late = now - (anchor + first_delay)
         shift = late if late > LATE_SCAN_GRACE else timedelta(0)
+        context = {"activity_id": a.pk, "cycle": cycle, "anchor": anchor.isoformat()}
         for step in steps:
-            messages.append(Message(
-                tool="recovery", kind=MAIL_KIND, subject_key=f"recovery:basket:{a.basket_id}:cycle:{cycle}",
-                step=step.position, to_email=a.email, user_id=a.user_id, language=a.language,
-                due_at=_quiet(anchor + step.delay + shift, quiet), marketing=True,
-                context={"activity_id": a.pk, "cycle": cycle, "step_id": step.pk, "anchor": anchor.isoformat()},
+            mails.append(outbox.NewMessage(
+                kind=MAIL_KIND, subject_key=f"recovery:basket:{a.basket_id}:cycle:{cycle}", step=step.position,
+                to_email=a.email, user_id=a.user_id, language=a.language,
+                due_at=_quiet(anchor + step.delay + shift, quiet), context={**context, "step_id": step.pk},
             ))
-        started.append((a.pk, cycle, anchor))
-    Message.objects.bulk_create(messages, ignore_conflicts=True)
+        started.append(a)
+    outbox.schedule_many(mails, now=now)
     # Whatever an earlier cycle still had scheduled is void now.
-    old_keys = [f"recovery:basket:{a.basket_id}:cycle:{a.cycle}" for a in activities if a.cycle]
+    old_keys = [f"recovery:basket:{a.basket_id}:cycle:{a.cycle}" for a in started if a.cycle]
     if old_keys:
         outbox.cancel(Message.objects.filter(subject_key__in=old_keys), "the basket changed: the clock restarted")
-    for pk, cycle, anchor in started:
-        BasketActivity.objects.filter(pk=pk).update(state=State.IN_SEQUENCE, cycle=cycle, sequence_anchor_at=anchor,
-                                                    sequence_started_at=now, stop_reason="")
-    for reason in {r for _pk, r in stopped}:
-        BasketActivity.objects.filter(pk__in=[pk for pk, r in stopped if r == reason]).update(
-            state=State.STOPPED, stop_reason=reason[:200]
+    if started:
+        BasketActivity.objects.filter(pk__in=[a.pk for a in started]).update(
+            state=State.IN_SEQUENCE, cycle=F("cycle") + 1, sequence_anchor_at=F("last_activity_at"),
+            sequence_started_at=now, stop_reason="",
         )
+    for reason, pks in stopped.items():
+        BasketActivity.objects.filter(pk__in=pks).update(state=State.STOPPED, stop_reason=reason[:200])
     report.started += len(started)
-    report.stopped += len(stopped)
-    report.scheduled += len(messages)
+    report.stopped += sum(len(pks) for pks in stopped.values())
+    report.scheduled += len(mails)
 
 
 def scan(now=None, *, time_budget=None) -> ScanReport:

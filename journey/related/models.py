@@ -130,3 +130,6 @@ class RelatedClick(models.Model):
     class Meta:
         verbose_name = _("related-product click")
         verbose_name_plural = _("related-product clicks")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.position}: {self.product_id}"

@@ -1,0 +1,154 @@
+"""The public Python API of related products (documented in docs/related.md).
+
+    related_products(product, kind=ListKind.BOUGHT_TOGETHER, limit=4, request=None) -> list[Product]
+    related_for_basket(basket, limit=4, request=None) -> list[Product]
+
+Both read the live build's lists with **one query**: the entries, the related products, their product class, their
+first stock record, primary image and whether they have options all come from one SELECT, and the products are
+handed out with Oscar's prefetch caches filled, so Oscar's own product card (``oscar/catalogue/partials/product.html``)
+and its strategy render them without further queries.  What the shop's strategy says cannot be bought is dropped,
+as are products that are not public, the product itself and (for a basket) what is already in it.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, F, OuterRef, Subquery
+from oscar.core.loading import get_class, get_model
+
+from ..conf import journey_settings
+from .models import ListKind, RelatedBuild, RelatedProduct
+
+Product = get_model("catalogue", "Product")
+ProductImage = get_model("catalogue", "ProductImage")
+StockRecord = get_model("partner", "StockRecord")
+Option = get_model("catalogue", "Option")
+OrderLine = get_model("order", "Line")
+Selector = get_class("partner.strategy", "Selector")
+
+STOCK_FIELDS = ("id", "partner_id", "partner_sku", "price_currency", "price", "num_in_stock", "num_allocated",
+                "low_stock_threshold")
+OVERFETCH = 3  # fetch more than asked: some may turn out unavailable
+
+
+def _entries(**filters):
+    stock = StockRecord.objects.filter(product=OuterRef("related_id")).order_by("id")
+    image = ProductImage.objects.filter(product=OuterRef("related_id")).order_by("display_order", "id")
+    annotations = {f"sr_{name}": Subquery(stock.values(name)[:1]) for name in STOCK_FIELDS}
+    annotations.update(
+        img_id=Subquery(image.values("id")[:1]),
+        img_original=Subquery(image.values("original")[:1]),
+        has_class_options=Exists(Option.objects.filter(productclass=OuterRef("related__product_class_id"))),
+        has_own_options=Exists(Option.objects.filter(product=OuterRef("related_id"))),
+    )
+    return (
+        RelatedProduct.objects.filter(build__status=RelatedBuild.Status.LIVE, related__is_public=True, **filters)
+        .select_related("related", "related__product_class", "related__parent", "related__parent__product_class")
+        .annotate(**annotations)
+    )
+
+
+def _hydrate(entry):
+    """The entry's Product with Oscar's prefetch caches filled from the annotations (no further queries)."""
+    product = entry.related
+    caches = getattr(product, "_prefetched_objects_cache", None) or {}
+    records = []
+    if entry.sr_id is not None:
+        records.append(StockRecord(product=product, **{name: getattr(entry, f"sr_{name}") for name in STOCK_FIELDS}))
+    images = []
+    if entry.img_id is not None:
+        images.append(ProductImage(id=entry.img_id, product=product, original=entry.img_original, display_order=0))
+    caches.update(stockrecords=records, images=images)
+    product._prefetched_objects_cache = caches
+    product.has_product_class_options = entry.has_class_options
+    product.has_product_options = entry.has_own_options
+    product.journey_related = {"kind": entry.kind, "rank": entry.rank, "source": entry.source, "score": entry.score}
+    return product
+
+
+def _without_purchases(entries, user):
+    """With JOURNEY["RELATED_EXCLUDE_PURCHASED"], leave out what a known customer already bought (same query)."""
+    if not journey_settings.RELATED_EXCLUDE_PURCHASED or user is None or not user.is_authenticated:
+        return entries
+    bought = OrderLine.objects.filter(order__user_id=user.pk, product_id__isnull=False).values("product_id")
+    return entries.exclude(related_id__in=Subquery(bought))
+
+
+def _strategy(request=None, user=None):
+    if request is not None and getattr(request, "strategy", None) is not None:
+        return request.strategy
+    return Selector().strategy(request=request, user=user)
+
+
+def _available(products, strategy, limit):
+    chosen = []
+    for product in products:
+        info = strategy.fetch_for_product(product)
+        if info.availability.is_available_to_buy:
+            chosen.append(product)
+            if len(chosen) == limit:
+                break
+    return chosen
+
+
+def related_products(product, kind=ListKind.BOUGHT_TOGETHER, limit=4, *, request=None, user=None):
+    """Up to ``limit`` products to show with ``product``, best first, all available to buy."""
+    if product is None or not getattr(product, "pk", None) or limit <= 0:
+        return []
+    user = user or (request.user if request is not None else None)
+    entries = _without_purchases(_entries(product_id=product.pk, kind=kind), user)
+    entries = entries.exclude(related_id=product.pk).order_by("rank")
+    products = [_hydrate(e) for e in entries[: limit * OVERFETCH]]
+    return _available(products, _strategy(request, user), limit)
+
+
+def related_for_basket(basket, limit=4, *, request=None, user=None):
+    """Up to ``limit`` complements for the whole basket (the cart cross-sell and the mails' "you may also like"):
+    the bought-together lists of the basket's products, merged by score, without what is already in it."""
+    if basket is None or not getattr(basket, "pk", None) or limit <= 0:
+        return []
+    in_basket = [line.product_id for line in basket.all_lines() if line.product_id]
+    if not in_basket:
+        return []
+    user = user or (basket.owner if basket.owner_id else None)
+    entries = (
+        _without_purchases(_entries(product_id__in=in_basket, kind=ListKind.BOUGHT_TOGETHER), user)
+        .exclude(related_id__in=in_basket)
+        .order_by(F("score").desc(nulls_last=True), "rank")[: limit * OVERFETCH * 3]
+    )
+    best = {}
+    for entry in entries:
+        # A product related to several lines of the basket collects their scores.
+        if entry.related_id in best:
+            best[entry.related_id][0] += entry.score
+        else:
+            best[entry.related_id] = [entry.score, entry]
+    ranked = sorted(best.values(), key=lambda pair: (-pair[0], pair[1].rank))
+    products = [_hydrate(entry) for _score, entry in ranked[: limit * OVERFETCH]]
+    for position, product in enumerate(products, 1):
+        product.journey_related = {**product.journey_related, "kind": ListKind.CROSS_SELL, "rank": position}
+    strategy = getattr(basket, "strategy", None) or _strategy(request, user)
+    return _available(products, strategy, limit)
+
+
+def related_for_baskets(baskets, limit=4):
+    """``related_for_basket`` for many baskets with one query in all (the recovery mails of a send batch)."""
+    wanted = {b.pk: [line.product_id for line in b.all_lines() if line.product_id] for b in baskets if b.pk}
+    every = sorted({pk for products in wanted.values() for pk in products})
+    if not every or limit <= 0:
+        return {}
+    rows = {}
+    for entry in _entries(product_id__in=every, kind=ListKind.BOUGHT_TOGETHER).order_by("rank"):
+        rows.setdefault(entry.product_id, []).append(entry)
+    strategy = _strategy()
+    result = {}
+    for basket_id, products in wanted.items():
+        best = {}
+        for product_id in products:
+            for entry in rows.get(product_id, ())[: limit * OVERFETCH]:
+                if entry.related_id in products:
+                    continue
+                total = best.get(entry.related_id, (0.0, entry))[0] + entry.score
+                best[entry.related_id] = (total, entry)
+        ranked = sorted(best.values(), key=lambda pair: (-pair[0], pair[1].rank))[: limit * OVERFETCH]
+        result[basket_id] = _available([_hydrate(entry) for _score, entry in ranked], strategy, limit)
+    return result

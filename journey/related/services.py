@@ -1,0 +1,260 @@
+"""Rebuilding the related-products lists: read order lines, compute, apply the store's rules, fill, swap in.
+
+``rebuild()`` writes a complete new build next to the live one and swaps it in with one UPDATE in a transaction,
+so pages never see a half-built list; if anything fails, the build is marked failed, its rows are deleted and the
+previous lists stay live.  Order of each list: Oscar's hand-picked recommendations (their ranking), the store's pins,
+the computed "bought together" products, then fallbacks (popular in the same category, then the shop's best sellers),
+minus what the store suppressed, what cannot be bought, and the product itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+from oscar.core.loading import get_model
+
+from ..conf import journey_settings
+from ..exceptions import JourneyError
+from . import data, engine
+from .models import ListKind, RelatedBuild, RelatedProduct, RelatedRule, Source
+
+logger = logging.getLogger(__name__)
+Product = get_model("catalogue", "Product")
+ProductCategory = get_model("catalogue", "ProductCategory")
+ProductRecommendation = get_model("catalogue", "ProductRecommendation")
+StockRecord = get_model("partner", "StockRecord")
+COMPUTE_MARGIN = 10  # compute more than the list size: some targets are filtered out afterwards
+
+
+class RebuildError(JourneyError):
+    """The rebuild failed; the previous lists are still live."""
+
+
+@dataclass
+class RebuildReport:
+    build: RelatedBuild | None = None
+    seconds: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    def timed(self, name):
+        report = self
+
+        class Timer:
+            def __enter__(self):
+                self.started = time.perf_counter()
+
+            def __exit__(self, *exc):
+                report.seconds[name] = round(time.perf_counter() - self.started, 3)
+
+        return Timer()
+
+    def __str__(self):
+        b = self.build
+        stages = ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items())
+        return (f"{b.products:,} products with a list, {b.rows:,} entries from {b.orders:,} orders "
+                f"({b.lines:,} lines) in {b.duration:.1f} s ({stages})" + "".join(f"; {n}" for n in self.notes))
+
+
+def _catalogue():
+    """(anchors, buyable): every public product gets a list; only buyable ones are recommended."""
+    stock = {}
+    for product_id, in_stock, allocated in StockRecord.objects.values_list(
+        "product_id", "num_in_stock", "num_allocated"
+    ).iterator(chunk_size=20000):
+        free = 1 if in_stock is None else in_stock - (allocated or 0)
+        stock[product_id] = max(stock.get(product_id, free), free)
+    anchors, buyable = [], []
+    for product_id, structure, track, parent_track in Product.objects.filter(is_public=True).values_list(
+        "pk", "structure", "product_class__track_stock", "parent__product_class__track_stock"
+    ).iterator(chunk_size=20000):
+        if structure == Product.PARENT:
+            continue
+        anchors.append(product_id)
+        tracked = track if track is not None else parent_track
+        if product_id in stock and (not tracked or stock[product_id] > 0):
+            buyable.append(product_id)
+    return np.array(anchors, dtype=np.int64), set(buyable)
+
+
+def _rules():
+    manual, pins, pairs, everywhere, broken = {}, {}, {}, set(), 0
+    for primary, recommended in ProductRecommendation.objects.order_by("primary_id", "-ranking", "id").values_list(
+        "primary_id", "recommendation_id"
+    ):
+        manual.setdefault(primary, []).append(recommended)
+    for action, product_id, related_id in RelatedRule.objects.order_by("position", "id").values_list(
+        "action", "product_id", "related_id"
+    ):
+        if related_id is None:
+            broken += 1  # the product was deleted: ignored (flagged in admin)
+        elif action == RelatedRule.Action.SUPPRESS_EVERYWHERE:
+            everywhere.add(related_id)
+        elif action == RelatedRule.Action.SUPPRESS_PAIR:
+            pairs.setdefault(product_id, set()).add(related_id)
+        elif action == RelatedRule.Action.PIN:
+            pins.setdefault(product_id, []).append(related_id)
+    return manual, pins, pairs, everywhere, broken
+
+
+def _fallbacks(popularity: dict, buyable: set, size: int):
+    """(category of each product, popular products per category, shop best sellers)."""
+    category_of = {}
+    for product_id, category_id in ProductCategory.objects.order_by("product_id", "category_id").values_list(
+        "product_id", "category_id"
+    ).iterator(chunk_size=20000):
+        category_of.setdefault(product_id, category_id)
+    by_category = {}
+    for product_id, category_id in category_of.items():
+        if product_id in buyable:
+            by_category.setdefault(category_id, []).append(product_id)
+    depth = size + 1
+    for members in by_category.values():
+        members.sort(key=lambda p: (-popularity.get(p, 0), p))
+        del members[depth * 2:]
+    best = sorted((p for p in buyable if popularity.get(p)), key=lambda p: (-popularity[p], p))[: depth * 3]
+    if len(best) < depth:
+        best += sorted(buyable - set(best))[: depth - len(best)]
+    return category_of, by_category, best
+
+
+def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
+    """Compute every list from the order history (orders placed before ``until``) and swap them in."""
+    now = now or timezone.now()
+    until = until or now
+    report = RebuildReport()
+    size = int(journey_settings.RELATED_LIST_SIZE)
+    window = journey_settings.RELATED_WINDOW_DAYS
+    since = until - timedelta(days=window) if window else None
+    build = RelatedBuild.objects.create(trained_until=until)
+    report.build = build
+    started = time.perf_counter()
+    try:
+        with report.timed("read"):
+            order_ids, product_ids, epochs = data.read_order_lines(since=since, until=until)
+            anchors, buyable = _catalogue()
+            manual, pins, pairs, everywhere, broken = _rules()
+        if progress:
+            progress(f"read {len(order_ids):,} order lines")
+        with report.timed("compute"):
+            top = engine.build(
+                order_ids, product_ids, epochs, now=int(until.timestamp()),
+                half_life_days=journey_settings.RELATED_HALF_LIFE_DAYS,
+                min_support=int(journey_settings.RELATED_MIN_SUPPORT), k=size + COMPUTE_MARGIN,
+            )
+        if progress:
+            progress(f"computed lists for {len(top.product_ids):,} products")
+        with report.timed("assemble"):
+            popularity = dict(zip(top.product_ids.tolist(), top.popularity.tolist(), strict=True))
+            category_of, by_category, best = _fallbacks(popularity, buyable - everywhere, size)
+            columns = _assemble(top, anchors, buyable - everywhere, manual, pins, pairs, category_of, by_category,
+                                best, size)
+        with report.timed("write"):
+            rows = data.write_entries(RelatedProduct, build.pk, *columns)
+        with report.timed("swap"), transaction.atomic():
+            RelatedBuild.objects.filter(status=RelatedBuild.Status.LIVE).update(status=RelatedBuild.Status.SUPERSEDED)
+            RelatedBuild.objects.filter(pk=build.pk).update(status=RelatedBuild.Status.LIVE)
+        with report.timed("cleanup"):
+            _delete_builds(RelatedBuild.objects.exclude(pk=build.pk).exclude(status=RelatedBuild.Status.BUILDING))
+    except Exception as exc:
+        logger.exception("journey: related-products rebuild %s failed", build.pk)
+        RelatedProduct.objects.filter(build_id=build.pk).delete()
+        RelatedBuild.objects.filter(pk=build.pk).update(status=RelatedBuild.Status.FAILED, error=repr(exc)[:2000],
+                                                        finished_at=timezone.now())
+        raise RebuildError(f"The related-products rebuild failed ({exc}); the previous lists stay live.") from exc
+    if not len(order_ids):
+        report.notes.append("no orders to learn from: every list is a fallback (category, then best sellers)")
+    if broken:
+        report.notes.append(f"{broken} rule(s) point at a deleted product and were ignored")
+    build.status = RelatedBuild.Status.LIVE
+    build.finished_at = timezone.now()
+    build.duration = round(time.perf_counter() - started, 3)
+    build.orders = int(len(np.unique(order_ids))) if len(order_ids) else 0
+    build.lines = int(len(order_ids))
+    build.products = int(len(np.unique(columns[0]))) if rows else 0
+    build.rows = rows
+    build.stats = {"seconds": report.seconds, "notes": report.notes, "window_days": window,
+                   "half_life_days": journey_settings.RELATED_HALF_LIFE_DAYS,
+                   "min_support": journey_settings.RELATED_MIN_SUPPORT}
+    build.save(update_fields=["finished_at", "duration", "orders", "lines", "products", "rows", "stats", "status"])
+    return report
+
+
+def _delete_builds(builds):
+    ids = list(builds.values_list("pk", flat=True))
+    if ids:
+        RelatedProduct.objects.filter(build_id__in=ids)._raw_delete(RelatedProduct.objects.db)
+        RelatedBuild.objects.filter(pk__in=ids).delete()
+
+
+def _assemble(top, anchors, buyable, manual, pins, pairs, category_of, by_category, best, size):
+    """Parallel arrays (product, related, kind, rank, score, evidence, source) for every anchor's list."""
+    index_of = {pid: i for i, pid in enumerate(top.product_ids.tolist())}
+    neighbours, scores, support = top.neighbours, top.scores, top.support
+    ids = top.product_ids
+    out_product, out_related, out_rank, out_score, out_evidence, out_source = [], [], [], [], [], []
+    for anchor in anchors.tolist():
+        chosen, seen = [], {anchor}
+        blocked = pairs.get(anchor, ())
+
+        def take(candidate, score, evidence, source, chosen=chosen, seen=seen, blocked=blocked):
+            if candidate in seen or candidate in blocked or candidate not in buyable:
+                return
+            seen.add(candidate)
+            chosen.append((candidate, score, evidence, source))
+
+        for candidate in manual.get(anchor, ()):
+            take(candidate, 0.0, 0, Source.MANUAL)
+        for candidate in pins.get(anchor, ()):
+            take(candidate, 0.0, 0, Source.PINNED)
+        row = index_of.get(anchor)
+        if row is not None:
+            for j in range(neighbours.shape[1]):
+                if len(chosen) >= size:
+                    break
+                n = neighbours[row, j]
+                if n < 0:
+                    break
+                take(int(ids[n]), float(scores[row, j]), int(support[row, j]), Source.COMPUTED)
+        if len(chosen) < size:
+            for candidate in by_category.get(category_of.get(anchor), ()):
+                if len(chosen) >= size:
+                    break
+                take(candidate, 0.0, 0, Source.FALLBACK_CATEGORY)
+        if len(chosen) < size:
+            for candidate in best:
+                if len(chosen) >= size:
+                    break
+                take(candidate, 0.0, 0, Source.FALLBACK_BESTSELLER)
+        for rank, (candidate, score, evidence, source) in enumerate(chosen[:size], 1):
+            out_product.append(anchor)
+            out_related.append(candidate)
+            out_rank.append(rank)
+            out_score.append(score)
+            out_evidence.append(evidence)
+            out_source.append(int(source))
+    n = len(out_product)
+    return (np.array(out_product, np.int64), np.array(out_related, np.int64),
+            np.full(n, int(ListKind.BOUGHT_TOGETHER), np.int64), np.array(out_rank, np.int64),
+            np.array(out_score, np.float64), np.array(out_evidence, np.int64), np.array(out_source, np.int64))
+
+
+def rebuild_job(via="tick"):
+    """The nightly job: rebuild once a day, at or after RELATED_REBUILD_HOUR in the store's time zone."""
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+
+    tz = ZoneInfo(journey_settings.STORE_TIME_ZONE or settings.TIME_ZONE)
+    now = timezone.now()
+    local = now.astimezone(tz)
+    live = RelatedBuild.objects.filter(status=RelatedBuild.Status.LIVE).first()
+    due_today = local.replace(hour=int(journey_settings.RELATED_REBUILD_HOUR), minute=0, second=0, microsecond=0)
+    if live and (local < due_today or live.started_at >= due_today):
+        return "not due: the lists were rebuilt today"
+    return str(rebuild(now=now))
