@@ -69,6 +69,8 @@ DEFAULTS = {
     "RELATED_LIST_SIZE": 10,
     # Leave out products a signed-in customer already bought.
     "RELATED_EXCLUDE_PURCHASED": False,
+    # Seconds a list's products (with their stock records) stay in the cache; 0 reads the database every time.
+    "RELATED_CACHE_SECONDS": 300,
     # Hour (store time zone) of the nightly rebuild; the job runs once a day, at or after this hour.
     "RELATED_REBUILD_HOUR": 3,
 }

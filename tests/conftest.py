@@ -40,3 +40,10 @@ def staff_user(db):
 def anymail_test_backend(settings):
     """Django's test setup forces the locmem backend; journey's ESP boundary in tests is anymail's test backend."""
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    from django.core.cache import cache
+
+    cache.clear()

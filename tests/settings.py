@@ -20,3 +20,6 @@ if os.environ.get("TEST_SEND_STALE_AFTER_SECONDS"):
 TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "tests" / "templates"]  # noqa: F405
 TEMPLATES[0]["OPTIONS"]["libraries"] = {"test_slow": "tests.slow_tags"}  # noqa: F405
 LANGUAGE_CODE = "en"
+# Per-process cache, emptied before each test (tests/conftest.py): cached lists and rate-limit counters of one test
+# must not leak into the next, and clearing a Redis cache would also flush the broker's queues in the same db.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -437,3 +437,13 @@ def test_a_clicked_basket_that_changes_is_not_chased_again_at_once():
     make_idle(basket, 61, now)
     assert services.scan(now).started == 0
     assert BasketActivity.objects.get(basket=basket).stop_reason == "came back through a recovery mail recently"
+
+
+def test_recording_a_basket_change_is_one_statement():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    basket = basket_with()
+    with CaptureQueriesContext(connection) as ctx:
+        services.touch(basket.pk)
+    assert len(ctx.captured_queries) == 1

@@ -156,7 +156,8 @@ def test_the_command_prints_a_summary(shop):
     assert "Related products rebuilt" in out.getvalue() and "products with a list" in out.getvalue()
 
 
-def test_the_api_reads_a_list_with_one_query_and_renders_oscars_card_without_more(shop, rf):
+def test_the_api_reads_a_list_with_one_query_and_renders_oscars_card_without_more(shop, settings):
+    settings.JOURNEY = {**settings.JOURNEY, "RELATED_CACHE_SECONDS": 0}
     services.rebuild()
     cheese = shop["cheese"]
     with CaptureQueriesContext(connection) as ctx:
@@ -164,6 +165,21 @@ def test_the_api_reads_a_list_with_one_query_and_renders_oscars_card_without_mor
         [(p.get_title(), p.primary_image(), p.stockrecords.all()[0].price, p.has_options) for p in products]
     assert [p.title for p in products] == ["Crackers", "Wine"]
     assert len(ctx.captured_queries) == 1
+
+
+def test_a_cached_list_costs_no_query_and_a_rebuild_changes_it(shop):
+    services.rebuild()
+    api.related_products(shop["cheese"], limit=2)  # warms the cache
+    with CaptureQueriesContext(connection) as ctx:
+        titles = [p.title for p in api.related_products(shop["cheese"], limit=2)]
+    assert titles == ["Crackers", "Wine"] and len(ctx.captured_queries) == 0
+    for _ in range(4):
+        order_of(shop["cheese"], shop["bread"])
+    build = services.rebuild().build
+    from django.core.cache import cache
+
+    cache.set(api.LIVE_BUILD_KEY, build.pk)  # what the swap's on_commit does
+    assert [p.title for p in api.related_products(shop["cheese"], limit=1)] == ["Bread"]
 
 
 def test_the_basket_cross_sell_leaves_out_what_is_in_the_basket(shop):

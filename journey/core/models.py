@@ -65,7 +65,7 @@ class Message(models.Model):
         FAILED = "failed", _("Failed")
         SUPPRESSED = "suppressed", _("Suppressed")
 
-    tool = models.CharField(_("tool"), max_length=32, db_index=True)
+    tool = models.CharField(_("tool"), max_length=32)  # indexed with sent_at (journey_msg_tool_sent)
     kind = models.CharField(_("kind"), max_length=64)
     # What the message is about ("recovery:basket:12:cycle:1"); with `step` it is unique: one mail per subject and step.
     subject_key = models.CharField(_("about"), max_length=128)
@@ -88,7 +88,7 @@ class Message(models.Model):
     close_reason = models.CharField(_("why not sent"), max_length=200, blank=True)
 
     esp_name = models.CharField(_("ESP"), max_length=32, blank=True)
-    esp_message_id = models.CharField(_("ESP message id"), max_length=200, blank=True, db_index=True)
+    esp_message_id = models.CharField(_("ESP message id"), max_length=200, blank=True)
     esp_status = models.CharField(_("ESP status"), max_length=16, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
@@ -112,6 +112,8 @@ class Message(models.Model):
             models.Index(fields=["state", "due_at"], name="journey_msg_state_due"),
             models.Index(fields=["state", "claimed_at"], name="journey_msg_state_claimed"),
             models.Index(fields=["tool", "sent_at"], name="journey_msg_tool_sent"),
+            # Exact lookups from ESP webhooks only (a plain index: no LIKE index beside it).
+            models.Index(fields=["esp_message_id"], name="journey_msg_esp_id"),
         ]
         ordering = ["-created_at"]
 

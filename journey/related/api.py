@@ -12,6 +12,9 @@ as are products that are not public, the product itself and (for a basket) what 
 
 from __future__ import annotations
 
+import hashlib
+
+from django.core.cache import cache
 from django.db.models import Exists, F, OuterRef, Subquery
 from oscar.core.loading import get_class, get_model
 
@@ -90,14 +93,49 @@ def _available(products, strategy, limit):
     return chosen
 
 
+LIVE_BUILD_KEY = "journey:related:live-build"
+
+
+def live_build_id():
+    """The live build's id, from the cache (set at each swap) or one query."""
+    build_id = cache.get(LIVE_BUILD_KEY)
+    if build_id is None:
+        build_id = RelatedBuild.objects.filter(status=RelatedBuild.Status.LIVE).values_list("pk", flat=True).first()
+        cache.set(LIVE_BUILD_KEY, build_id or 0, 60)
+    return build_id or None
+
+
+def _cached(key_parts, compute):
+    """The candidate products for a list, cached for RELATED_CACHE_SECONDS per live build (a rebuild changes the
+    key).  What is cached is the product rows with their stock records; availability is still decided by the
+    shop's strategy at each call, on stock figures at most RELATED_CACHE_SECONDS old."""
+    seconds = journey_settings.RELATED_CACHE_SECONDS
+    if not seconds:
+        return compute()
+    build_id = live_build_id()
+    if build_id is None:
+        return []
+    key = "journey:related:" + ":".join(str(part) for part in (build_id, *key_parts))
+    products = cache.get(key)
+    if products is None:
+        products = compute()
+        cache.set(key, products, seconds)
+    return products
+
+
 def related_products(product, kind=ListKind.BOUGHT_TOGETHER, limit=4, *, request=None, user=None):
     """Up to ``limit`` products to show with ``product``, best first, all available to buy."""
     if product is None or not getattr(product, "pk", None) or limit <= 0:
         return []
     user = user or (request.user if request is not None else None)
-    entries = _without_purchases(_entries(product_id=product.pk, kind=kind), user)
-    entries = entries.exclude(related_id=product.pk).order_by("rank")
-    products = [_hydrate(e) for e in entries[: limit * OVERFETCH]]
+    personal = journey_settings.RELATED_EXCLUDE_PURCHASED and user is not None and user.is_authenticated
+
+    def compute():
+        entries = _without_purchases(_entries(product_id=product.pk, kind=kind), user)
+        entries = entries.exclude(related_id=product.pk).order_by("rank")
+        return [_hydrate(e) for e in entries[: limit * OVERFETCH]]
+
+    products = compute() if personal else _cached(("product", int(kind), product.pk, limit), compute)
     return _available(products, _strategy(request, user), limit)
 
 
@@ -106,26 +144,33 @@ def related_for_basket(basket, limit=4, *, request=None, user=None):
     the bought-together lists of the basket's products, merged by score, without what is already in it."""
     if basket is None or not getattr(basket, "pk", None) or limit <= 0:
         return []
-    in_basket = [line.product_id for line in basket.all_lines() if line.product_id]
+    in_basket = sorted({line.product_id for line in basket.all_lines() if line.product_id})
     if not in_basket:
         return []
     user = user or (basket.owner if basket.owner_id else None)
-    entries = (
-        _without_purchases(_entries(product_id__in=in_basket, kind=ListKind.BOUGHT_TOGETHER), user)
-        .exclude(related_id__in=in_basket)
-        .order_by(F("score").desc(nulls_last=True), "rank")[: limit * OVERFETCH * 3]
-    )
-    best = {}
-    for entry in entries:
-        # A product related to several lines of the basket collects their scores.
-        if entry.related_id in best:
-            best[entry.related_id][0] += entry.score
-        else:
-            best[entry.related_id] = [entry.score, entry]
-    ranked = sorted(best.values(), key=lambda pair: (-pair[0], pair[1].rank))
-    products = [_hydrate(entry) for _score, entry in ranked[: limit * OVERFETCH]]
-    for position, product in enumerate(products, 1):
-        product.journey_related = {**product.journey_related, "kind": ListKind.CROSS_SELL, "rank": position}
+    personal = journey_settings.RELATED_EXCLUDE_PURCHASED and user is not None and user.is_authenticated
+
+    def compute():
+        entries = (
+            _without_purchases(_entries(product_id__in=in_basket, kind=ListKind.BOUGHT_TOGETHER), user)
+            .exclude(related_id__in=in_basket)
+            .order_by(F("score").desc(nulls_last=True), "rank")[: limit * OVERFETCH * 3]
+        )
+        best = {}
+        for entry in entries:
+            # A product related to several lines of the basket collects their scores.
+            if entry.related_id in best:
+                best[entry.related_id][0] += entry.score
+            else:
+                best[entry.related_id] = [entry.score, entry]
+        ranked = sorted(best.values(), key=lambda pair: (-pair[0], pair[1].rank))
+        chosen = [_hydrate(entry) for _score, entry in ranked[: limit * OVERFETCH]]
+        for position, product in enumerate(chosen, 1):
+            product.journey_related = {**product.journey_related, "kind": ListKind.CROSS_SELL, "rank": position}
+        return chosen
+
+    digest = hashlib.blake2b(",".join(map(str, in_basket)).encode(), digest_size=12).hexdigest()
+    products = compute() if personal else _cached(("basket", digest, limit), compute)
     strategy = getattr(basket, "strategy", None) or _strategy(request, user)
     return _available(products, strategy, limit)
 

@@ -56,7 +56,10 @@ class RelatedBuild(models.Model):
 class RelatedProduct(models.Model):
     """One entry of a computed list: ``product``'s related product at ``rank`` for ``kind`` in ``build``."""
 
-    build = models.ForeignKey(RelatedBuild, on_delete=models.CASCADE, related_name="entries", db_index=False)
+    # No database constraints on these keys: a build's hundreds of thousands of rows are written with one COPY and
+    # deleted with one statement by the rebuild itself (constraint triggers would cost more than the write).
+    build = models.ForeignKey(RelatedBuild, on_delete=models.CASCADE, related_name="entries", db_index=False,
+                              db_constraint=False)
     product = models.ForeignKey("catalogue.Product", on_delete=models.CASCADE, related_name="+", db_index=False,
                                 db_constraint=False)
     related = models.ForeignKey("catalogue.Product", on_delete=models.CASCADE, related_name="+", db_index=False,

@@ -15,18 +15,22 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from oscar.core.loading import get_model
 
 from ..conf import journey_settings
 from ..exceptions import JourneyError
 from . import data, engine
+from .api import LIVE_BUILD_KEY
 from .models import ListKind, RelatedBuild, RelatedProduct, RelatedRule, Source
 
 logger = logging.getLogger(__name__)
 Product = get_model("catalogue", "Product")
 ProductCategory = get_model("catalogue", "ProductCategory")
+Order = get_model("order", "Order")
 ProductRecommendation = get_model("catalogue", "ProductRecommendation")
 StockRecord = get_model("partner", "StockRecord")
 COMPUTE_MARGIN = 10  # compute more than the list size: some targets are filtered out afterwards
@@ -130,7 +134,10 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
     report = RebuildReport()
     size = int(journey_settings.RELATED_LIST_SIZE)
     window = journey_settings.RELATED_WINDOW_DAYS
-    since = until - timedelta(days=window) if window else None
+    # The window and the recency weights count back from the newest order before ``until`` (in a live shop that is
+    # about now; in a shop whose history stopped, or the 2017 demo data, it keeps the history usable).
+    newest = Order.objects.filter(date_placed__lt=until).aggregate(newest=Max("date_placed"))["newest"] or until
+    since = newest - timedelta(days=window) if window else None
     build = RelatedBuild.objects.create(trained_until=until)
     report.build = build
     started = time.perf_counter()
@@ -143,14 +150,14 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
             progress(f"read {len(order_ids):,} order lines")
         with report.timed("compute"):
             top = engine.build(
-                order_ids, product_ids, epochs, now=int(until.timestamp()),
+                order_ids, product_ids, epochs, now=int(newest.timestamp()),
                 half_life_days=journey_settings.RELATED_HALF_LIFE_DAYS,
                 min_support=int(journey_settings.RELATED_MIN_SUPPORT), k=size + COMPUTE_MARGIN,
             )
         if progress:
             progress(f"computed lists for {len(top.product_ids):,} products")
         with report.timed("assemble"):
-            popularity = dict(zip(top.product_ids.tolist(), top.popularity.tolist(), strict=True))
+            popularity = dict(zip(top.product_ids.tolist(), top.frequency.tolist(), strict=True))
             category_of, by_category, best = _fallbacks(popularity, buyable - everywhere, size)
             columns = _assemble(top, anchors, buyable - everywhere, manual, pins, pairs, category_of, by_category,
                                 best, size)
@@ -159,6 +166,8 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
         with report.timed("swap"), transaction.atomic():
             RelatedBuild.objects.filter(status=RelatedBuild.Status.LIVE).update(status=RelatedBuild.Status.SUPERSEDED)
             RelatedBuild.objects.filter(pk=build.pk).update(status=RelatedBuild.Status.LIVE)
+            # Pages switch to the new lists (cached lists are keyed by build) once this commits.
+            transaction.on_commit(lambda: cache.set(LIVE_BUILD_KEY, build.pk, 60))
         with report.timed("cleanup"):
             _delete_builds(RelatedBuild.objects.exclude(pk=build.pk).exclude(status=RelatedBuild.Status.BUILDING))
     except Exception as exc:
@@ -195,7 +204,7 @@ def _delete_builds(builds):
 def _assemble(top, anchors, buyable, manual, pins, pairs, category_of, by_category, best, size):
     """Parallel arrays (product, related, kind, rank, score, evidence, source) for every anchor's list."""
     index_of = {pid: i for i, pid in enumerate(top.product_ids.tolist())}
-    neighbours, scores, support = top.neighbours, top.scores, top.support
+    neighbours, scores, support = top.neighbours, top.scores, top.counts
     ids = top.product_ids
     out_product, out_related, out_rank, out_score, out_evidence, out_source = [], [], [], [], [], []
     for anchor in anchors.tolist():
