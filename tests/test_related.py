@@ -213,3 +213,24 @@ def test_a_malformed_click_is_a_400_not_a_500(client):
     assert client.post(url, {"kind": "x", "product": "1"}).status_code == 400
     assert client.post(url, {"kind": "9", "product": "1", "position": "1"}).status_code == 400
     assert not RelatedClick.objects.exists()
+
+
+def test_a_cached_list_carries_each_visitors_own_csrf_token(shop):
+    import re
+
+    from django.test import Client
+
+    services.rebuild()
+    from django.core.cache import cache
+
+    cache.set(api.LIVE_BUILD_KEY, RelatedBuild.objects.get(status="live").pk)
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    url = shop["cheese"].get_absolute_url()
+    first.get(url)  # renders and caches the list
+    html = second.get(url).content.decode()  # served from the cache
+    section = html[html.index("data-journey-list"):html.index("</section>", html.index("data-journey-list"))]
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', section)
+    assert tokens and "journeycsrfplaceholder" not in html
+    response = second.post(reverse("basket:add", args=[shop["crackers"].pk]),
+                           {"quantity": 1, "csrfmiddlewaretoken": tokens[0]})
+    assert response.status_code == 302

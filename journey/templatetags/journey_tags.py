@@ -6,28 +6,71 @@
     {% journey_cross_sell basket %}            "complete your basket" on the basket page (phase Sell)
 
 Each renders ``journey/related/product_list.html`` (override it in your shop), which reuses Oscar's product card.
+For anonymous visitors the rendered list is cached for RELATED_CACHE_SECONDS per live build and language, with the
+CSRF token of the cards' add-to-basket forms put back per request, so a product page pays almost nothing for it.
 """
 
+import hashlib
+
 from django import template
+from django.core.cache import cache
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from ..conf import journey_settings
 from ..related import api
 from ..related.models import ListKind
 
 register = template.Library()
+TEMPLATE = "journey/related/product_list.html"
+CSRF_PLACEHOLDER = "journeycsrfplaceholder0000000000"
 
 
-@register.inclusion_tag("journey/related/product_list.html", takes_context=True)
+def _render(context, key_parts, fetch, kind, title, anchor):
+    request = context.get("request")
+    data = {"journey_list_kind": int(kind), "journey_list_title": title, "journey_anchor": anchor}
+    user = getattr(request, "user", None)
+    cacheable = bool(journey_settings.RELATED_CACHE_SECONDS) and request is not None and not (
+        user is not None and user.is_authenticated)
+    if not cacheable:
+        return mark_safe(render_to_string(TEMPLATE, {**context.flatten(), **data, "journey_products": fetch()}))  # noqa: S308
+    build_id = api.live_build_id()
+    if build_id is None:
+        return ""
+    key = "journey:related-html:" + ":".join(str(p) for p in (build_id, get_language(), *key_parts))
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string(TEMPLATE, {**context.flatten(), **data, "journey_products": fetch(),
+                                           "csrf_token": CSRF_PLACEHOLDER})
+        cache.set(key, html, journey_settings.RELATED_CACHE_SECONDS)
+    if CSRF_PLACEHOLDER in html:
+        html = html.replace(CSRF_PLACEHOLDER, get_token(request))
+    return mark_safe(html)  # noqa: S308 - rendered by our own template with autoescaping
+
+
+@register.simple_tag(takes_context=True)
 def journey_related(context, product, limit=4):
+    if product is None or not getattr(product, "pk", None):
+        return ""
     request = context.get("request")
-    products = api.related_products(product, ListKind.BOUGHT_TOGETHER, limit, request=request)
-    return {**context.flatten(), "journey_products": products, "journey_list_kind": int(ListKind.BOUGHT_TOGETHER),
-            "journey_list_title": _("Customers who bought this also bought"), "journey_anchor": product}
+    return _render(
+        context, ("product", product.pk, limit),
+        lambda: api.related_products(product, ListKind.BOUGHT_TOGETHER, limit, request=request),
+        ListKind.BOUGHT_TOGETHER, _("Customers who bought this also bought"), product,
+    )
 
 
-@register.inclusion_tag("journey/related/product_list.html", takes_context=True)
+@register.simple_tag(takes_context=True)
 def journey_cross_sell(context, basket, limit=4):
+    if basket is None or not getattr(basket, "pk", None):
+        return ""
     request = context.get("request")
-    products = api.related_for_basket(basket, limit, request=request)
-    return {**context.flatten(), "journey_products": products, "journey_list_kind": int(ListKind.CROSS_SELL),
-            "journey_list_title": _("Complete your basket"), "journey_anchor": None}
+    products = sorted({line.product_id for line in basket.all_lines() if line.product_id})
+    digest = hashlib.blake2b(",".join(map(str, products)).encode(), digest_size=12).hexdigest()
+    return _render(
+        context, ("basket", digest, limit), lambda: api.related_for_basket(basket, limit, request=request),
+        ListKind.CROSS_SELL, _("Complete your basket"), None,
+    )
