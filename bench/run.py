@@ -1,7 +1,8 @@
 """`make bench`: run every benchmark script and print its table.
 
 Arguments are passed to every script (each ignores what it does not know), e.g. ``bench/run.py --requests 20``.
-``--only NAME[,NAME]`` runs only the named scripts (storefront, recovery_scan, outbox_throughput).
+``--only NAME[,NAME]`` runs only the named scripts (storefront, recovery_scan, outbox_throughput,
+related_rebuild, related_quality).
 """
 
 import subprocess
@@ -10,7 +11,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ["bench.storefront", "bench.recovery_scan", "bench.outbox_throughput"]
+SCRIPTS = ["bench.storefront", "bench.recovery_scan", "bench.outbox_throughput", "bench.related_rebuild"]
 
 
 def select(argv):

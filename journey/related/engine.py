@@ -114,6 +114,11 @@ class TopK:
     def __len__(self) -> int:
         return len(self.product_ids)
 
+    @property
+    def popularity(self) -> np.ndarray:
+        """Alias of ``frequency``: how many orders contained each product."""
+        return self.frequency
+
     def index(self, product_ids) -> np.ndarray:
         """Row indices of ``product_ids`` (array-like), -1 for products the result does not know."""
         wanted = np.asarray(product_ids)

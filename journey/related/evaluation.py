@@ -142,7 +142,8 @@ def popularity(order_ids, product_ids, *, k: int = 10) -> TopK:
     products, product_code = np.unique(product_ids, return_inverse=True)
     orders, order_code = np.unique(order_ids, return_inverse=True)
     n_products = len(products)
-    pairs = np.unique(order_code.astype(np.int64) * max(n_products, 1) + product_code)
+    pairs = np.sort(order_code.astype(np.int64) * max(n_products, 1) + product_code)
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
     frequency = np.bincount(pairs % max(n_products, 1), minlength=n_products).astype(np.int64)
     top = np.lexsort((np.arange(n_products), -frequency))[: k + 1]
     neighbours = np.full((n_products, k), -1, dtype=np.int32)
