@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ["bench.storefront", "bench.recovery_scan", "bench.outbox_throughput", "bench.related_rebuild"]
+SCRIPTS = ["bench.storefront", "bench.recovery_scan", "bench.outbox_throughput", "bench.related_rebuild",
+           "bench.related_quality"]
 
 
 def select(argv):

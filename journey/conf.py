@@ -61,8 +61,9 @@ DEFAULTS = {
     # Related products -----------------------------------------------------------------------------------------
     # Only orders of the last N days train the lists (None: all of them).
     "RELATED_WINDOW_DAYS": 365,
-    # Recency weighting: an order this many days old counts half as much as one placed today (None: no decay).
-    "RELATED_HALF_LIFE_DAYS": 90,
+    # Recency weighting: an order this many days older than the newest counts half (None: no decay; on the
+    # Complete Journey data any half-life lowered the hit rate, see bench/related_quality.py).
+    "RELATED_HALF_LIFE_DAYS": None,
     # A pair needs at least this many orders together to be listed (one odd order does not make a pair).
     "RELATED_MIN_SUPPORT": 2,
     # Length of each stored list.
