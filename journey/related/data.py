@@ -29,8 +29,9 @@ def _order_lines_sql(since, until):
     if until is not None:
         where.append("o.date_placed < %s")
         params.append(until)
+    # floor(), not a plain cast (which rounds): the newest order's second must not land after the engine's "now".
     sql = (
-        f"SELECT l.order_id::int8, l.product_id::int8, extract(epoch FROM o.date_placed)::int8 "  # noqa: S608
+        f"SELECT l.order_id::int8, l.product_id::int8, floor(extract(epoch FROM o.date_placed))::int8 "  # noqa: S608
         f"FROM {connection.ops.quote_name(line_table)} l "
         f"JOIN {connection.ops.quote_name(order_table)} o ON o.id = l.order_id WHERE {' AND '.join(where)}"
     )
