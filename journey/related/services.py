@@ -197,7 +197,7 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
 def _delete_builds(builds):
     ids = list(builds.values_list("pk", flat=True))
     if ids:
-        RelatedProduct.objects.filter(build_id__in=ids)._raw_delete(RelatedProduct.objects.db)
+        RelatedProduct.objects.filter(build_id__in=ids).delete()  # one DELETE: no signals or cascades on entries
         RelatedBuild.objects.filter(pk__in=ids).delete()
 
 
