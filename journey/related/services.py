@@ -197,7 +197,9 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
 def _delete_builds(builds):
     ids = list(builds.values_list("pk", flat=True))
     if ids:
-        RelatedProduct.objects.filter(build_id__in=ids).delete()  # one DELETE: no signals or cascades on entries
+        # One DELETE statement.  QuerySet.delete() would load all the rows: receivers that listen to every model's
+        # post_delete (haystack's realtime processor, in Oscar shops) defeat Django's fast delete (13 s vs 0.3 s).
+        RelatedProduct.objects.filter(build_id__in=ids)._raw_delete(RelatedProduct.objects.db)
         RelatedBuild.objects.filter(pk__in=ids).delete()
 
 
