@@ -25,6 +25,7 @@ run: install
 	@$(PY) -m shop.preflight
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py load_demo --size $(SIZE)
+	$(PY) manage.py journey_rebuild_related
 	@mkdir -p var
 	@echo "Starting the Celery worker (with beat) in the background: log in var/worker.log"
 	@$(VENV)/bin/celery -A shop worker -B --schedule var/celerybeat-schedule --concurrency 2 \
