@@ -5,6 +5,8 @@ import os
 import statistics
 import subprocess
 import sys
+import time
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,3 +123,28 @@ def main_table(sql):
 def machine_load():
     """One line on how busy the machine was (other processes skew timings on a 2-core box)."""
     return f"{os.cpu_count()} cores, 1-min load average {os.getloadavg()[0]:.1f}"
+
+
+class QueryTimer:
+    """A ``connection.execute_wrapper`` that counts and times queries by ``label(sql)`` (into ``self.data``)."""
+
+    def __init__(self, label):
+        self.label = label
+        self.data = defaultdict(lambda: [0, 0.0])
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            entry = self.data[self.label(sql)]
+            entry[0] += 1
+            entry[1] += time.perf_counter() - started
+
+    @property
+    def queries(self):
+        return sum(n for n, _s in self.data.values())
+
+    @property
+    def seconds(self):
+        return sum(s for _n, s in self.data.values())

@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -240,30 +239,10 @@ def postgres_cpu():
 
 
 # In-process measurements ---------------------------------------------------------------------------------------
-class QueryCounter:
-    def __init__(self):
-        self.by_table = defaultdict(lambda: [0, 0.0])
+def query_label(sql):
+    from bench.common import main_table
 
-    def __call__(self, execute, sql, params, many, context):
-        from bench.common import main_table
-
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            verb = sql.lstrip()[:6].upper()
-            table = main_table(sql)
-            entry = self.by_table[f"{verb} {table}"]
-            entry[0] += 1
-            entry[1] += time.perf_counter() - started
-
-    @property
-    def queries(self):
-        return sum(n for n, _s in self.by_table.values())
-
-    @property
-    def seconds(self):
-        return sum(s for _n, s in self.by_table.values())
+    return f"{sql.lstrip()[:6].upper()} {main_table(sql)}"
 
 
 def make_due(ids):
@@ -277,18 +256,19 @@ def make_due(ids):
 def run_sample(ids):
     from django.db import connection
 
+    from bench.common import QueryTimer
     from journey.core import outbox
 
     make_due(ids)
     claimed = outbox.claim_due(len(ids), only_ids=ids)
-    counter = QueryCounter()
+    counter = QueryTimer(query_label)
     with connection.execute_wrapper(counter):
         started = time.perf_counter()
         report = outbox.send_claimed(claimed)
         elapsed = time.perf_counter() - started
     return {"elapsed": elapsed, "sent": report.sent, "render": report.render_seconds, "send": report.send_seconds,
             "queries": counter.queries, "sql_seconds": counter.seconds,
-            "by_table": {k: list(v) for k, v in counter.by_table.items()}}
+            "by_table": {k: list(v) for k, v in counter.data.items()}}
 
 
 def run_tick(ids):

@@ -22,7 +22,6 @@ import re
 import subprocess
 import sys
 import time
-from collections import defaultdict
 
 DB_NAME = "journey_bench_scan"
 SIZES = (100_000, 1_000_000)
@@ -108,24 +107,8 @@ def classify(sql):
     return f"{verb} {table}"
 
 
-class Stages:
-    """``connection.execute_wrapper``: count and time each query by stage."""
-
-    def __init__(self):
-        self.data = defaultdict(lambda: [0, 0.0])
-
-    def __call__(self, execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            entry = self.data[classify(sql)]
-            entry[0] += 1
-            entry[1] += time.perf_counter() - started
-
-
 def child(url, instrument):
-    from bench.common import peak_rss_mb, rss_mb, use_database
+    from bench.common import QueryTimer, peak_rss_mb, rss_mb, use_database
 
     use_database(url)
     from django.db import connection
@@ -139,7 +122,7 @@ def child(url, instrument):
     services._batch_reasons([], timezone.now())
     gc.collect()
     rss_before, peak_before = rss_mb(), peak_rss_mb()
-    stages = Stages()
+    stages = QueryTimer(classify)
     with connection.execute_wrapper(stages) if instrument else _nothing():
         started = time.perf_counter()
         first = services.scan()
