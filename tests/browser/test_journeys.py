@@ -1,0 +1,109 @@
+"""Shopper and store-owner journeys in a real browser (headless Chromium), with screenshots."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from oscar.test.factories import create_order, create_product
+
+from journey.core import outbox
+from journey.recovery import services as recovery
+from journey.recovery.models import BasketActivity, RecoveryStep
+from journey.related import services as related
+from journey.related.models import RelatedClick
+from journey.test.factories import basket_with, default_sequence, make_idle
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+ADD = re.compile(r"Add to (cart|basket)", re.I)
+
+
+def test_a_guest_gets_the_basket_back_on_another_device_with_the_discount(browser, live_server, shot, settings):
+    settings.JOURNEY = {**settings.JOURNEY, "SITE_URL": live_server.url}
+    default_sequence()
+    RecoveryStep.objects.filter(position=1).update(incentive="percentage", incentive_value=Decimal("10"))
+    product = create_product(title="Organic Wildflower Honey", price=Decimal("20.00"), num_in_stock=10)
+
+    laptop = browser.new_context()
+    page = laptop.new_page()
+    page.goto(live_server.url + product.get_absolute_url())
+    page.get_by_role("button", name=ADD).first.click()
+    page.goto(live_server.url + "/checkout/")
+    page.fill("input[name=username]", "ana@example.com")
+    page.check("input[name=options][value=anonymous]")
+    page.locator("form#login_form button[type=submit], form button[type=submit]").first.click()
+    page.wait_for_load_state()
+    laptop.close()  # the shopper leaves
+    activity = BasketActivity.objects.get()
+    assert (activity.email, activity.email_source) == ("ana@example.com", "checkout")
+
+    now = timezone.now()
+    make_idle(activity.basket, 61, now)
+    recovery.scan(now)
+    outbox.send_due(now=now)
+    message = mail.outbox[0]
+    link = re.search(r"(https?://\S+/journey/r/[\w-]+/)", message.body).group(1)
+
+    mail_view = browser.new_page()
+    mail_view.set_content(message.alternatives[0][0])
+    assert "Organic Wildflower Honey" in mail_view.inner_text("body")
+    shot(mail_view, "recovery-mail")
+    mail_view.close()
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844})  # another device: no cookie, no session
+    page = phone.new_page()
+    page.goto(link)
+    assert "/journey/r/" not in page.url and page.url.endswith("/basket/")
+    body = page.inner_text("body")
+    assert "Organic Wildflower Honey" in body and "is applied" in body
+    assert "$18.00" in body  # 10 % off the $20.00 basket
+    shot(page, "restored-basket")
+    phone.close()
+
+
+def test_related_products_show_and_a_click_is_recorded(browser, live_server, shot):
+    cheese, crackers = (create_product(title=t, price=Decimal("3.00"), num_in_stock=10)
+                        for t in ("Aged Cheddar", "Rye Crackers"))
+    for _ in range(3):
+        order = create_order(basket=basket_with([cheese, crackers]))
+        order.date_placed = timezone.now() - timedelta(days=1)
+        order.save()
+    related.rebuild()
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(live_server.url + cheese.get_absolute_url())
+    section = page.locator("[data-journey-list='1']")
+    assert "Customers who bought this also bought" in section.inner_text()
+    shot(page, "product-page")
+    section.get_by_role("button", name=ADD).first.click()  # add the cross-sold product from the list
+    page.goto(live_server.url + "/basket/")
+    shot(page, "basket-page")
+    page.goto(live_server.url + cheese.get_absolute_url())
+    page.locator("[data-journey-list='1'] h3 a").first.click()
+    page.wait_for_url(re.compile(r".*/catalogue/rye-crackers.*"))
+    for _ in range(50):
+        if RelatedClick.objects.exists():
+            break
+        page.wait_for_timeout(100)
+    click = RelatedClick.objects.get()
+    assert (click.kind, click.position, click.product_id, click.anchor_id) == (1, 1, crackers.pk, cheese.pk)
+    context.close()
+
+
+def test_a_spanish_speaking_owner_sees_the_journey_map_in_spanish(browser, live_server, shot, django_user_model):
+    django_user_model.objects.create_superuser(username="owner", email="owner@example.com", password="pw-owner-1")
+    context = browser.new_context(locale="es-ES", extra_http_headers={"Accept-Language": "es"})
+    page = context.new_page()
+    page.goto(live_server.url + "/admin/login/?next=/admin/journey/journeymap/")
+    page.fill("input[name=username]", "owner")
+    page.fill("input[name=password]", "pw-owner-1")
+    page.locator("input[type=submit], button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r".*/admin/journey/journeymap/"))
+    phases = page.locator("[data-phase] h2").all_inner_texts()
+    assert [p.split()[0] for p in phases] == ["Atraer", "Convencer", "Vender", "Fidelizar"]
+    assert "Recuperación de cestas abandonadas" in page.inner_text("body") or "cestas" in page.inner_text("body")
+    shot(page, "journey-map-es")
+    context.close()
