@@ -107,3 +107,29 @@ def test_a_spanish_speaking_owner_sees_the_journey_map_in_spanish(browser, live_
     assert "Recuperación de cestas abandonadas" in page.inner_text("body") or "cestas" in page.inner_text("body")
     shot(page, "journey-map-es")
     context.close()
+
+
+def test_unsubscribing_from_a_mail_stops_the_next_one(browser, live_server, shot, settings):
+    settings.JOURNEY = {**settings.JOURNEY, "SITE_URL": live_server.url}
+    default_sequence()
+    basket = basket_with([create_product(title="Green Tea", price=Decimal("4.00"), num_in_stock=10)])
+    recovery.capture_email(basket, "leo@example.com", BasketActivity.Source.CHECKOUT)
+    now = timezone.now()
+    anchor = make_idle(basket, 61, now)
+    recovery.scan(now)
+    outbox.send_due(now=now)
+    link = mail.outbox[0].extra_headers["List-Unsubscribe"].strip("<>")
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(link)  # a person clicking the link: a confirmation page, nothing changes yet
+    assert "leo@example.com" in page.inner_text("body")
+    shot(page, "confirm")
+    page.get_by_role("button", name="Unsubscribe").click()
+    page.wait_for_load_state()
+    assert "leo@example.com" in page.inner_text("body")
+    shot(page, "done")
+    context.close()
+
+    outbox.send_due(now=anchor + timedelta(hours=25))
+    assert len(mail.outbox) == 1  # the second reminder was not sent
