@@ -87,7 +87,7 @@ def check_settings(app_configs=None, **kwargs):
 
 @register()
 def check_celery(app_configs=None, **kwargs):
-    if _celery_app_configured():
+    if celery_app_configured():
         return []
     return [
         Warning(
@@ -100,7 +100,7 @@ def check_celery(app_configs=None, **kwargs):
     ]
 
 
-def _celery_app_configured():
+def celery_app_configured():
     from celery import current_app
 
     app = current_app._get_current_object()

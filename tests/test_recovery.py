@@ -39,6 +39,14 @@ def send_all(now):
     return outbox.send_due(now=now)
 
 
+def send_first_reminder(basket):
+    """Let ``basket`` sit for 61 minutes, scan, and send what is due: its first recovery mail."""
+    now = timezone.now()
+    make_idle(basket, 61, now)
+    services.scan(now)
+    send_all(now)
+
+
 def test_a_basket_is_abandoned_after_an_hour_without_activity():
     basket = guest_basket()
     now = timezone.now()
@@ -91,10 +99,7 @@ def test_an_order_placed_between_scan_and_send_stops_the_mail(django_capture_on_
 
 def test_the_order_of_the_basket_itself_cancels_the_rest(django_capture_on_commit_callbacks):
     basket = guest_basket()
-    now = timezone.now()
-    make_idle(basket, 61, now)
-    services.scan(now)
-    send_all(now)
+    send_first_reminder(basket)
     with django_capture_on_commit_callbacks(execute=True):
         create_order(basket=basket, guest_email="guest@example.com")
     assert Message.objects.filter(state=Message.State.CANCELLED).count() == 2
@@ -190,10 +195,7 @@ def test_the_guest_email_is_captured_at_the_checkout_gateway(client, settings):
 def test_the_restore_link_brings_a_guest_basket_to_another_device():
     product = create_product(title="Organic honey", price=Decimal("7.50"), num_in_stock=5)
     basket = guest_basket(products=[product])
-    now = timezone.now()
-    make_idle(basket, 61, now)
-    services.scan(now)
-    send_all(now)
+    send_first_reminder(basket)
     phone = Client()  # a fresh device: no cookie, no session
     response = phone.get(restore_link(mail.outbox[0]))
     assert response.status_code == 302 and response["Location"] == reverse("basket:summary")
@@ -212,10 +214,7 @@ def test_an_owned_basket_is_only_restored_for_its_owner(django_user_model):
     other = django_user_model.objects.create_user(username="x", email="other@example.com", password="pw")
     product = create_product(title="Owner cheese", price=Decimal("5.00"), num_in_stock=5)
     basket = basket_with(products=[product], owner=owner)
-    now = timezone.now()
-    make_idle(basket, 61, now)
-    services.scan(now)
-    send_all(now)
+    send_first_reminder(basket)
     link = restore_link(mail.outbox[0])
 
     stranger = Client()
@@ -238,10 +237,7 @@ def test_unavailable_lines_are_dropped_and_prices_refreshed_on_restore():
     kept = create_product(title="Kept", price=Decimal("2.00"), num_in_stock=5)
     gone = create_product(title="Sold out", price=Decimal("2.00"), num_in_stock=5)
     basket = guest_basket(products=[kept, gone])
-    now = timezone.now()
-    make_idle(basket, 61, now)
-    services.scan(now)
-    send_all(now)
+    send_first_reminder(basket)
     gone.stockrecords.update(num_in_stock=0)
     kept.stockrecords.update(price=Decimal("2.50"))
     device = Client()
@@ -262,10 +258,7 @@ def tokens_in(message):
 )
 def test_tampered_and_unknown_links_get_the_same_friendly_page(mangle):
     basket = guest_basket()
-    now = timezone.now()
-    make_idle(basket, 61, now)
-    services.scan(now)
-    send_all(now)
+    send_first_reminder(basket)
     token = mangle(tokens_in(mail.outbox[0]))
     url = f"/journey/r/{token}/" if token else "/journey/r/ /"
     response = Client().get(url)
@@ -355,10 +348,7 @@ def test_issuing_a_personal_voucher_twice_gives_one_voucher():
 def test_a_product_name_with_a_script_is_escaped_in_the_mail():
     product = create_product(title="<script>alert(1)</script> Jam", price=Decimal("3.00"), num_in_stock=5)
     basket = guest_basket(products=[product])
-    now = timezone.now()
-    make_idle(basket, 61, now)
-    services.scan(now)
-    send_all(now)
+    send_first_reminder(basket)
     html = mail.outbox[0].alternatives[0][0]
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; Jam" in html
 
@@ -366,10 +356,7 @@ def test_a_product_name_with_a_script_is_escaped_in_the_mail():
 def test_the_mail_is_in_the_shoppers_language():
     basket = basket_with()
     services.capture_email(basket, "es@example.com", BasketActivity.Source.CHECKOUT, language="es")
-    now = timezone.now()
-    make_idle(basket, 61, now)
-    services.scan(now)
-    send_all(now)
+    send_first_reminder(basket)
     assert "cesta" in (mail.outbox[0].subject + mail.outbox[0].body).lower()
 
 
@@ -428,12 +415,10 @@ def test_the_sequence_goes_on_after_a_click_until_the_customer_orders():
 def test_a_clicked_basket_that_changes_is_not_chased_again_at_once():
     product = create_product(price=Decimal("4.00"), num_in_stock=5)
     basket = guest_basket()
-    now = timezone.now()
-    make_idle(basket, 61, now)
-    services.scan(now)
-    send_all(now)
+    send_first_reminder(basket)
     Client().get(restore_link(mail.outbox[0]))
     basket.add_product(product)
+    now = timezone.now()
     make_idle(basket, 61, now)
     assert services.scan(now).started == 0
     assert BasketActivity.objects.get(basket=basket).stop_reason == "came back through a recovery mail recently"

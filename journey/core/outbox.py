@@ -30,7 +30,7 @@ from datetime import timedelta
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -457,9 +457,9 @@ def send_now(message_id) -> SendReport:
 def send_soon(message_id):
     """Ask a Celery worker to send this message as soon as the transaction commits.  Without a Celery app (cron
     shops), or if the broker is unreachable, the next ``send_due_messages`` run sends it: nothing is lost."""
-    from ..checks import _celery_app_configured
+    from ..checks import celery_app_configured
 
-    if not _celery_app_configured():
+    if not celery_app_configured():
         return
 
     def enqueue():
@@ -478,8 +478,3 @@ def _enqueue_send(ids):
     from ..tasks import send_messages
 
     send_messages.delay(list(ids))
-
-
-def has_due(now=None) -> bool:
-    now = now or timezone.now()
-    return Message.objects.filter(Q(state=State.SCHEDULED, due_at__lte=now)).exists()
