@@ -6,12 +6,20 @@ Tool folders keep their models in their own modules; this file imports them.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .core.models import LinkToken, Message, PersonalValueCondition, PersonalVoucher, Suppression, TrackingEvent
+from .core.models import (
+    JourneyEvent,
+    LinkToken,
+    Message,
+    PersonalValueCondition,
+    PersonalVoucher,
+    Suppression,
+    TrackingEvent,
+)
 from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
 
 __all__ = [
-    "BasketActivity", "JobState", "JourneyMap", "LinkToken", "Message", "PersonalValueCondition",
+    "BasketActivity", "JobState", "JourneyEvent", "JourneyMap", "LinkToken", "Message", "PersonalValueCondition",
     "PersonalVoucher", "RecoveryStep", "RelatedBuild", "RelatedClick", "RelatedProduct", "RelatedRule", "Suppression",
     "TrackingEvent",
 ]

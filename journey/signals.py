@@ -10,6 +10,10 @@
     The voucher service created a personal voucher (``personal_voucher.voucher`` is Oscar's Voucher).
 ``basket_recovered(sender=BasketActivity, activity, order)``
     An order was attributed to an abandoned-basket recovery mail.
+``campaign_landed(sender=Campaign, campaign, request, utm)``
+    A visitor arrived through a campaign link (``utm`` is a dict of the UTM parameters and click ids seen).
+``voucher_redeemed(sender=PersonalVoucher, personal_voucher, order)``
+    An order used a personal voucher.
 """
 
 from django.dispatch import Signal
@@ -19,3 +23,5 @@ message_sent = Signal()
 address_suppressed = Signal()
 voucher_issued = Signal()
 basket_recovered = Signal()
+campaign_landed = Signal()
+voucher_redeemed = Signal()

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_class
 
@@ -141,6 +142,39 @@ class TrackingEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_type} {self.recipient}"
+
+
+class JourneyEvent(models.Model):
+    """A first-party journey event (see :mod:`journey.core.events` for the kinds and how to record one)."""
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+    kind = models.CharField(_("event"), max_length=20)
+    phase = models.CharField(_("journey phase"), max_length=16, blank=True)
+    tool = models.CharField(_("tool"), max_length=32, blank=True)
+    # First-party visitor id when consent allows it, else the session key (session-scoped).
+    visitor_id = models.CharField(_("visitor"), max_length=64, blank=True)
+    # Plain ids, no foreign keys: events outlive (and never block deleting) what they mention; erasure is explicit.
+    user_id = models.BigIntegerField(_("user id"), null=True, blank=True)
+    product_id = models.BigIntegerField(_("product id"), null=True, blank=True)
+    basket_id = models.BigIntegerField(_("basket id"), null=True, blank=True)
+    order_id = models.BigIntegerField(_("order id"), null=True, blank=True)
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=2, null=True, blank=True)
+    # What the event is about in its tool: campaign id, message id, voucher code…
+    ref = models.CharField(_("reference"), max_length=64, blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("journey event")
+        verbose_name_plural = _("journey events")
+        indexes = [
+            models.Index(fields=["created_at", "kind"], name="journey_event_when_kind"),
+            models.Index(fields=["visitor_id", "created_at"], name="journey_event_visitor"),
+            models.Index(fields=["user_id", "created_at"], name="journey_event_user"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class PersonalVoucher(models.Model):
