@@ -78,8 +78,10 @@ def get_kind(key: str) -> MessageKind:
 
 
 def _load_kinds():
-    # Each tool registers its kinds when its mail module is imported.
-    from ..recovery import mail  # noqa: F401
+    # Each tool's module (listed in the registry) imports its mail module, which registers the tool's kinds.
+    from ..registry import registry
+
+    registry.all()
 
 
 # Scheduling --------------------------------------------------------------------------------------------------

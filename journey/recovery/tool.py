@@ -5,6 +5,7 @@ from django.utils.translation import ngettext
 
 from ..phases import Phase
 from ..registry import Health, Metric, Tool, Touchpoint
+from . import mail  # noqa: F401  (registers the recovery mail kinds with the outbox)
 from .models import BasketActivity, RecoveryStep
 
 
