@@ -15,12 +15,13 @@ from .core.models import (
     Suppression,
     TrackingEvent,
 )
+from .loyalty.models import CustomerProfile
 from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
 
 __all__ = [
-    "BasketActivity", "JobState", "JourneyEvent", "JourneyMap", "LinkToken", "Message", "PersonalValueCondition",
-    "PersonalVoucher", "RecoveryStep", "RelatedBuild", "RelatedClick", "RelatedProduct", "RelatedRule", "Suppression",
+    "BasketActivity", "CustomerProfile", "JobState", "JourneyEvent", "JourneyMap", "LinkToken", "Message",
+    "PersonalValueCondition", "PersonalVoucher", "RecoveryStep", "RelatedBuild", "RelatedClick", "RelatedProduct", "RelatedRule", "Suppression",
     "TrackingEvent",
 ]
 

@@ -1,0 +1,1 @@
+"""Retain: the customer profile (birthday, marketing consent, language), birthday, post-purchase and win-back."""
