@@ -20,8 +20,21 @@ from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
 
 __all__ = [
-    "BasketActivity", "CustomerProfile", "JobState", "JourneyEvent", "JourneyMap", "LinkToken", "Message",
-    "PersonalValueCondition", "PersonalVoucher", "RecoveryStep", "RelatedBuild", "RelatedClick", "RelatedProduct", "RelatedRule", "Suppression",
+    "BasketActivity",
+    "CustomerProfile",
+    "JobState",
+    "JourneyEvent",
+    "JourneyMap",
+    "LinkToken",
+    "Message",
+    "PersonalValueCondition",
+    "PersonalVoucher",
+    "RecoveryStep",
+    "RelatedBuild",
+    "RelatedClick",
+    "RelatedProduct",
+    "RelatedRule",
+    "Suppression",
     "TrackingEvent",
 ]
 
