@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 
 class Kind(models.TextChoices):
-    CAMPAIGN_LANDING = "landing", _("Campaign landing")
+    CAMPAIGN_LANDING = "landing", _("Landing")  # from a campaign link, an ad, a search engine…
     PRODUCT_VIEW = "product_view", _("Product view")
     RELATED_CLICK = "related_click", _("Related-list click")
     BASKET_ADD = "basket_add", _("Added to basket")
@@ -72,7 +72,7 @@ def visitor_for(request) -> str:
 
 
 def build(kind, *, request=None, phase=None, tool="", user=None, visitor_id=None, product_id=None, basket_id=None,
-          order_id=None, value=None, ref="", data=None, at=None):
+          order_id=None, value=None, ref="", data=None, at=None, device="", source="", medium="", campaign=""):
     """An unsaved :class:`~journey.core.models.JourneyEvent` (for callers that bulk-insert)."""
     from .models import JourneyEvent
 
@@ -85,6 +85,7 @@ def build(kind, *, request=None, phase=None, tool="", user=None, visitor_id=None
         tool=tool or "", visitor_id=(visitor_for(request) if visitor_id is None else visitor_id)[:64],
         user_id=getattr(user, "pk", user), product_id=product_id, basket_id=basket_id, order_id=order_id,
         value=Decimal(value) if value is not None else None, ref=str(ref or "")[:64], data=data or {},
+        device=device[:8], source=source[:100], medium=medium[:100], campaign=campaign[:100],
     )
 
 

@@ -154,6 +154,11 @@ class JourneyEvent(models.Model):
     tool = models.CharField(_("tool"), max_length=32, blank=True)
     # First-party visitor id when consent allows it, else the session key (session-scoped).
     visitor_id = models.CharField(_("visitor"), max_length=64, blank=True)
+    device = models.CharField(_("device"), max_length=8, blank=True)  # mobile, tablet, desktop, bot
+    # Where the visit came from (UTM parameters, else classified from the referrer): for funnel breakdowns.
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    medium = models.CharField(_("medium"), max_length=100, blank=True)
+    campaign = models.CharField(_("campaign"), max_length=100, blank=True)
     # Plain ids, no foreign keys: events outlive (and never block deleting) what they mention; erasure is explicit.
     user_id = models.BigIntegerField(_("user id"), null=True, blank=True)
     product_id = models.BigIntegerField(_("product id"), null=True, blank=True)
