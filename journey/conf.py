@@ -74,6 +74,15 @@ DEFAULTS = {
     "RELATED_CACHE_SECONDS": 300,
     # Hour (store time zone) of the nightly rebuild; the job runs once a day, at or after this hour.
     "RELATED_REBUILD_HOUR": 3,
+    # Customer profile and birthdays ---------------------------------------------------------------------------
+    # The consent question on the profile page (stored with each answer); None: journey's translated default.
+    "CONSENT_WORDING": None,
+    # A birthday entered or changed less than this many days before the date waits until next year.
+    "BIRTHDAY_CHANGE_WAIT_DAYS": 30,
+    # A birthday job that did not run for a while catches up on at most this many past days.
+    "BIRTHDAY_CATCH_UP_DAYS": 7,
+    # Hour (store time zone) at which birthday mails are due on their day.
+    "BIRTHDAY_SEND_HOUR": 9,
 }
 
 

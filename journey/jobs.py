@@ -79,6 +79,13 @@ JOBS: tuple[Job, ...] = (
         interval=24 * 3600,
         description="Deletes link tokens that expired more than 30 days ago.",
     ),
+    Job(
+        key="birthday_rewards",
+        func="journey.loyalty.birthdays.birthday_job",
+        interval=3600,
+        description="Issues the birthday vouchers and schedules the birthday mails of each new day (store time zone).",
+        task="journey.birthday_rewards",
+    ),
 )
 
 

@@ -15,12 +15,15 @@ from .core.models import (
     Suppression,
     TrackingEvent,
 )
+from .loyalty.birthday_models import BirthdayProgram, BirthdayReward
 from .loyalty.models import CustomerProfile
 from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
 
 __all__ = [
     "BasketActivity",
+    "BirthdayProgram",
+    "BirthdayReward",
     "CustomerProfile",
     "JobState",
     "JourneyEvent",

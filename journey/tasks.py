@@ -45,3 +45,10 @@ def send_message(message_id):
     from .core.outbox import send_now
 
     return str(send_now(message_id))
+
+
+@shared_task(name="journey.birthday_rewards", ignore_result=True)
+def birthday_rewards():
+    """Reward the birthdays of each new day in the store's time zone (beat sends this hourly; a day is handled
+    once, whoever runs it)."""
+    return jobs.run_job("birthday_rewards", via="celery").state
