@@ -1,0 +1,32 @@
+"""manage.py journey_import_profiles FILE [--dry-run]: import birthdays, consent and languages from CSV."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from journey.loyalty.profile_import import ProfileImportError, decode, import_profiles
+
+
+class Command(BaseCommand):
+    help = ("Import customer profiles (birthday, marketing consent, language) from a CSV file matched by email; "
+            "prints every rejected row and why. See docs/loyalty.md for the columns.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="CSV file (UTF-8 or Windows-1252; comma, semicolon or tab separated)")
+        parser.add_argument("--dry-run", action="store_true", help="check the file and report, but save nothing")
+        parser.add_argument("--source", default="import", help="recorded as where consent was given (default: import)")
+
+    def handle(self, *args, file, dry_run, source, **options):
+        try:
+            with open(file, "rb") as handle:
+                raw = handle.read()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror or exc}") from None
+        try:
+            report = import_profiles(decode(raw), source=source, dry_run=dry_run)
+        except ProfileImportError as exc:
+            raise CommandError(str(exc)) from None
+        for warning in report.warnings:
+            self.stdout.write(self.style.WARNING(warning))
+        for row in report.rejected:
+            self.stdout.write(f"line {row.line}: {row.email or '(no email)'}: rejected: {'; '.join(row.errors)}")
+        style = self.style.WARNING if report.rejected else self.style.SUCCESS
+        self.stdout.write(style(report.summary()))
