@@ -389,3 +389,25 @@ def test_the_metrics_count_mails_vouchers_and_redemptions(program):
 
     result = numbers(timezone.now() - timedelta(days=400), timezone.now() + timedelta(days=1))
     assert result == {"sent": 1, "issued": 1, "redeemed": 1}
+
+
+def test_issuing_vouchers_in_bulk_is_idempotent_per_key_like_issuing_one(django_user_model):
+    from journey.core import vouchers
+
+    ana, ben = (django_user_model.objects.create_user(username=n, email=f"{n}@example.com") for n in ("ana", "ben"))
+    single = vouchers.issue_personal_voucher(key="k:ana", purpose="test", kind="fixed", value=5, valid_days=10,
+                                             user=ana, email=ana.email)
+    wanted = [vouchers.VoucherFor(key="k:ana", email=ana.email, user_id=ana.pk),
+              vouchers.VoucherFor(key="k:ben", email="Ben@Example.com", user_id=ben.pk)]
+    first = vouchers.issue_personal_vouchers(wanted, purpose="test", kind="fixed", value=5, valid_days=10)
+    again = vouchers.issue_personal_vouchers(wanted, purpose="test", kind="fixed", value=5, valid_days=10)
+    assert first["k:ana"].voucher_id == single.voucher_id == again["k:ana"].voucher_id
+    assert first["k:ben"].voucher_id == again["k:ben"].voucher_id
+    bens = first["k:ben"]
+    bens.refresh_from_db()
+    assert (bens.user_id, bens.email, bens.purpose) == (ben.pk, "ben@example.com", "test")
+    voucher = bens.voucher
+    assert voucher.code == voucher.code.upper() and len(voucher.code) == 14
+    assert list(voucher.offers.all()) == list(single.voucher.offers.all())
+    assert voucher.end_datetime - voucher.start_datetime == timedelta(days=10)
+    assert PersonalVoucher.objects.count() == 2

@@ -25,7 +25,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -179,18 +178,19 @@ def handle_day(program: BirthdayProgram, day: date, *, now) -> tuple[int, Counte
 
 def reward_customers(program, day, rewards, contacts, *, now) -> int:
     """Issue the vouchers of ``rewards`` and schedule their mails (``contacts``: user id → (email, language))."""
-    users = get_user_model().objects.in_bulk([r.user_id for r in rewards])
     due_at = _due_at(day, program, now)
     terms = {"kind": program.discount_kind, "value": str(program.discount_value),
              "min_basket": str(program.min_basket), "days_before": program.lead_days, "template": program.template}
+    issued = vouchers.issue_personal_vouchers(
+        [vouchers.VoucherFor(key=key_for(r.user_id, day.year), email=contacts[r.user_id][0], user_id=r.user_id)
+         for r in rewards],
+        purpose=PURPOSE, kind=program.discount_kind, value=program.discount_value, valid_days=program.valid_days,
+        min_basket=program.min_basket, now=now,
+    )
     messages = []
     for reward in rewards:
         email, language = contacts[reward.user_id]
-        binding = vouchers.issue_personal_voucher(
-            key=key_for(reward.user_id, day.year), purpose=PURPOSE, kind=program.discount_kind,
-            value=program.discount_value, valid_days=program.valid_days, min_basket=program.min_basket,
-            user=users[reward.user_id], email=email, now=now,
-        )
+        binding = issued[key_for(reward.user_id, day.year)]
         reward.voucher = binding
         messages.append(outbox.NewMessage(
             kind=KIND, subject_key=key_for(reward.user_id, day.year), step=0, to_email=email, due_at=due_at,
