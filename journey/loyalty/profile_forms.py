@@ -63,4 +63,4 @@ class ProfileForm(forms.Form):
                                                                  data.get("birth_year"))
         consent = data.get("marketing_consent") or UNCHANGED
         return update_profile(user, birthday=birthday, consent=consent, wording=consent_wording(), source=source,
-                              language=data.get("language") or "", profile=self.profile)
+                              language=data.get("language") or "")

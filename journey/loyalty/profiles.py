@@ -87,8 +87,7 @@ class Changes:
 
 
 def update_profile(user, *, birthday=UNCHANGED, consent=UNCHANGED, wording="", source="", language=UNCHANGED,
-                   birthday_entered_at=None, consent_at=None, now=None, profile=None) -> tuple[CustomerProfile,
-                                                                                              Changes]:
+                   birthday_entered_at=None, consent_at=None, now=None) -> tuple[CustomerProfile, Changes]:
     """Change what is given (``birthday`` = (month, day, year|None) or None to clear; ``consent`` = "granted" or
     "withdrawn"; ``language`` = a code of LANGUAGES or ""), validate it, save, and return (profile, changes).
 
@@ -106,8 +105,7 @@ def update_profile(user, *, birthday=UNCHANGED, consent=UNCHANGED, wording="", s
     if language is not UNCHANGED and language and language not in dict(settings.LANGUAGES):
         raise ValidationError(_("Unknown language %(value)r.") % {"value": language}, code="language")
     with transaction.atomic():
-        if profile is None or profile.pk is None:
-            profile = profile_for(user, lock=True)
+        profile = profile_for(user, lock=True)  # compared and changed under a row lock: concurrent edits queue up
         fields = []
         if birthday is not UNCHANGED:
             if (profile.birth_month, profile.birth_day) != (month, day):
