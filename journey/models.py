@@ -14,6 +14,7 @@ from .core.models import (
     PersonalVoucher,
     Suppression,
     TrackingEvent,
+    VoucherRedemption,
 )
 from .loyalty.models import CustomerProfile
 from .recovery.models import BasketActivity, RecoveryStep
@@ -36,6 +37,7 @@ __all__ = [
     "RelatedRule",
     "Suppression",
     "TrackingEvent",
+    "VoucherRedemption",
 ]
 
 
