@@ -17,11 +17,13 @@ from .core.models import (
     VoucherRedemption,
 )
 from .loyalty.models import CustomerProfile
+from .promotions.quantity import BuyXPayYBenefit, QuantityPromotion, QuantityTier
 from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
 
 __all__ = [
     "BasketActivity",
+    "BuyXPayYBenefit",
     "CustomerProfile",
     "JobState",
     "JourneyEvent",
@@ -30,6 +32,8 @@ __all__ = [
     "Message",
     "PersonalValueCondition",
     "PersonalVoucher",
+    "QuantityPromotion",
+    "QuantityTier",
     "RecoveryStep",
     "RelatedBuild",
     "RelatedClick",
