@@ -224,3 +224,115 @@ def test_pages_without_a_promotion_show_no_hint(client, cheese):
     client.post(reverse("basket:add", args=[cheese.pk]), {"quantity": 1})
     assert "data-journey-quantity-hint" not in client.get(cheese.get_absolute_url()).content.decode()
     assert "data-journey-quantity-hints" not in client.get(reverse("basket:summary")).content.decode()
+
+
+# Admin ---------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def admin_client_(client, django_user_model):
+    admin_user = django_user_model.objects.create_superuser(username="boss", email="boss@example.com", password="pw")
+    client.force_login(admin_user)
+    return client
+
+
+def admin_post(client, data, tiers=(), url=None):
+    start = timezone.localtime() - timedelta(minutes=1)
+    payload = {"name": "Cheese deal", "kind": "tiers", "phase": "", "priority": "0",
+               "starts_at_0": start.strftime("%Y-%m-%d"), "starts_at_1": start.strftime("%H:%M:%S"),
+               "ends_at_0": "", "ends_at_1": "", "buy_quantity": "", "pay_quantity": "",
+               "tiers-TOTAL_FORMS": str(len(tiers)), "tiers-INITIAL_FORMS": "0", "tiers-MIN_NUM_FORMS": "0",
+               "tiers-MAX_NUM_FORMS": "1000"}
+    for i, (count, pct) in enumerate(tiers):
+        payload[f"tiers-{i}-min_quantity"] = str(count)
+        payload[f"tiers-{i}-percentage"] = str(pct)
+    payload.update(data)
+    return client.post(url or reverse("admin:journey_quantitypromotion_add"), payload, follow=True)
+
+
+def errors_of(response):
+    assert response.status_code == 200
+    errors = [str(e) for e in response.context["adminform"].form.errors.values()] if "adminform" in \
+        response.context else []
+    for formset in response.context.get("inline_admin_formsets", []):
+        errors += [str(e) for e in formset.formset.non_form_errors()]
+        errors += [str(e) for form_errors in formset.formset.errors for e in form_errors.values()]
+    return " ".join(errors)
+
+
+def test_admin_saves_a_tiered_promotion_with_its_oscar_offers(admin_client_, cheese):
+    offer_range = product_range(cheese)
+    response = admin_post(admin_client_, {"product_range": offer_range.pk, "is_draft": ""},
+                          tiers=[(2, 10), (3, 15)])
+    assert response.status_code == 200 and not errors_of(response)
+    promotion = QuantityPromotion.objects.get()
+    assert promotion.phase == "sell" and len(promotion.offer_ids) == 2
+    assert priced(basket_with([cheese], quantity=3)).total_incl_tax == Decimal("25.50")
+
+
+@pytest.mark.parametrize(("data", "tiers", "message"), [
+    ({}, [(2, 0)], "greater than or equal to 0.01"),
+    ({}, [(2, 101)], "less than or equal to 100"),
+    ({}, [(2, 10), (2, 15)], "duplicate"),
+    ({}, [(2, 15), (3, 15)], "must give more than the one before"),
+    ({}, [(2, 15), (3, 10)], "must give more than the one before"),
+    ({}, [], "Add at least one tier"),
+    ({"ends_at_0": "2000-01-01", "ends_at_1": "00:00:00"}, [(2, 10)], "The end must be after the start"),
+    ({"product_range": ""}, [(2, 10)], "Choose either an Oscar range or one or more categories"),
+    ({"kind": "buy_x_pay_y", "buy_quantity": "3", "pay_quantity": "3"}, [], "Y must be less than X"),
+    ({"kind": "buy_x_pay_y"}, [], "Enter how many items to buy"),
+])
+def test_admin_refuses_bad_promotions_with_form_errors(admin_client_, cheese, data, tiers, message):
+    offer_range = product_range(cheese)
+    response = admin_post(admin_client_, {"product_range": offer_range.pk, **data}, tiers=tiers)
+    assert message in errors_of(response)
+    assert not QuantityPromotion.objects.exists() and not ConditionalOffer.objects.exists()
+
+
+def test_admin_warns_about_a_range_without_products_but_saves(admin_client_):
+    empty = Range.objects.create(name="Nothing yet")
+    response = admin_post(admin_client_, {"product_range": empty.pk}, tiers=[(2, 10)])
+    assert "hold no product for sale yet" in response.content.decode()
+    assert QuantityPromotion.objects.count() == 1
+
+
+def test_admin_refuses_to_delete_a_used_promotion_and_shows_its_numbers(admin_client_, cheese):
+    from oscar.test.factories import create_order
+
+    promotion = tiered(product_range(cheese))
+    create_order(basket=priced(basket_with([cheese], quantity=3)))
+    change = reverse("admin:journey_quantitypromotion_change", args=[promotion.pk])
+    page = admin_client_.get(change).content.decode()
+    assert "Orders with it" in page and "Orders at 3+ items: 15 % off" in page
+    response = admin_client_.post(reverse("admin:journey_quantitypromotion_delete", args=[promotion.pk]),
+                                  {"post": "yes"}, follow=True)
+    assert response.status_code == 200 and "cannot be deleted" in response.content.decode()
+    assert QuantityPromotion.objects.filter(pk=promotion.pk).exists()
+    admin_client_.post(reverse("admin:journey_quantitypromotion_changelist"),
+                       {"action": "archive", "_selected_action": [promotion.pk]})
+    promotion.refresh_from_db()
+    assert promotion.archived and promotion.ended_at
+
+
+def test_admin_lists_and_deletes_an_unused_promotion(admin_client_, cheese):
+    promotion = tiered(product_range(cheese))
+    assert admin_client_.get(reverse("admin:journey_quantitypromotion_changelist")).status_code == 200
+    response = admin_client_.post(reverse("admin:journey_quantitypromotion_delete", args=[promotion.pk]),
+                                  {"post": "yes"}, follow=True)
+    assert response.status_code == 200
+    assert not QuantityPromotion.objects.exists() and not ConditionalOffer.objects.exists()
+
+
+def test_the_quantity_tool_shows_the_tiers_at_work_on_the_journey_map(cheese):
+    from oscar.test.factories import create_order
+
+    from journey.registry import registry
+
+    tool = registry.get("quantity")
+    assert tool.check_health().status == "idle"
+    tiered(product_range(cheese))
+    create_order(basket=priced(basket_with([cheese], quantity=3)))
+    assert tool.check_health().status == "ok"
+    now = timezone.now()
+    metrics = {str(m.label): m.value for m in tool.get_metrics(now - timedelta(days=1), now + timedelta(hours=1))}
+    assert metrics["Orders with a quantity deal"] == 1 and metrics["Discount given"] == Decimal("4.50")
+    assert metrics["Cheese deal · 3+ items: 15 % off"] == 1
