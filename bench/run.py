@@ -2,7 +2,7 @@
 
 Arguments are passed to every script (each ignores what it does not know), e.g. ``bench/run.py --requests 20``.
 ``--only NAME[,NAME]`` runs only the named scripts (storefront, recovery_scan, outbox_throughput,
-related_rebuild, related_quality, loyalty_birthdays).
+related_rebuild, related_quality, …: the module names in SCRIPTS).
 """
 
 import subprocess
@@ -11,8 +11,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ["bench.storefront", "bench.recovery_scan", "bench.outbox_throughput", "bench.related_rebuild",
-           "bench.related_quality", "bench.loyalty_birthdays"]
+SCRIPTS = [
+    "bench.storefront",
+    "bench.recovery_scan",
+    "bench.outbox_throughput",
+    "bench.related_rebuild",
+    "bench.related_quality",
+    "bench.loyalty_birthdays",
+    "bench.promotions_hint",
+]
 
 
 def select(argv):

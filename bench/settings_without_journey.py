@@ -11,4 +11,5 @@ CELERY_BEAT_SCHEDULE = {}
 JOURNEY = {}
 # The demo's templates load journey's tag library: give them one whose tags render nothing.
 TEMPLATES = [{**TEMPLATES[0], "OPTIONS": {**TEMPLATES[0]["OPTIONS"],  # noqa: F405
-                                          "libraries": {"journey_tags": "bench.journey_tags_stub"}}}]
+                                          "libraries": {"journey_tags": "bench.journey_tags_stub",
+                                                        "journey_promotions": "bench.journey_promotions_stub"}}}]

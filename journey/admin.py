@@ -75,3 +75,4 @@ from .core import admin as core_admin  # noqa
 from .recovery import admin as recovery_admin  # noqa
 from .related import admin as related_admin  # noqa: E402,F401
 from .loyalty import birthday_admin, profile_admin  # noqa: E402,F401
+from .promotions import quantity_admin as promotions_quantity_admin  # noqa: E402,F401

@@ -17,4 +17,7 @@ class JourneyConfig(AppConfig):
         from .recovery import receivers as recovery_receivers
 
         recovery_receivers.connect()
+        from .core import voucher_receivers
+
+        voucher_receivers.connect()
         tracking.connect(on_tracking, dispatch_uid="journey.core.tracking")

@@ -83,6 +83,15 @@ DEFAULTS = {
     "BIRTHDAY_CATCH_UP_DAYS": 7,
     # Hour (store time zone) at which birthday mails are due on their day.
     "BIRTHDAY_SEND_HOUR": 9,
+    # Codes, personal vouchers, quantity promotions -------------------------------------------------------------
+    # Refused discount codes from one client before the code form answers HTTP 429, per window (seconds).
+    "CODE_RATE_LIMIT": (10, 600),
+    # Give every single-use voucher (not only journey's personal ones) a unique redemption row at order
+    # placement, so no single-use code is redeemed twice under concurrency (django-oscar #4580).
+    "GUARD_SINGLE_USE_VOUCHERS": True,
+    # Seconds a process keeps the live quantity promotions (tiers and range members) for the upsell hints;
+    # saving a promotion refreshes them at once, changes to an Oscar range show within this time.
+    "QUANTITY_HINT_CACHE_SECONDS": 300,
 }
 
 

@@ -14,9 +14,11 @@ from .core.models import (
     PersonalVoucher,
     Suppression,
     TrackingEvent,
+    VoucherRedemption,
 )
 from .loyalty.birthday_models import BirthdayProgram, BirthdayReward
 from .loyalty.models import CustomerProfile
+from .promotions.quantity import BuyXPayYBenefit, QuantityPromotion, QuantityTier
 from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
 
@@ -24,6 +26,7 @@ __all__ = [
     "BasketActivity",
     "BirthdayProgram",
     "BirthdayReward",
+    "BuyXPayYBenefit",
     "CustomerProfile",
     "JobState",
     "JourneyEvent",
@@ -32,6 +35,8 @@ __all__ = [
     "Message",
     "PersonalValueCondition",
     "PersonalVoucher",
+    "QuantityPromotion",
+    "QuantityTier",
     "RecoveryStep",
     "RelatedBuild",
     "RelatedClick",
@@ -39,6 +44,7 @@ __all__ = [
     "RelatedRule",
     "Suppression",
     "TrackingEvent",
+    "VoucherRedemption",
 ]
 
 

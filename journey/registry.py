@@ -149,8 +149,13 @@ class ToolRegistry:
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # Modules whose import registers journey's own tools; each tool folder adds itself here.
-    builtin_modules: tuple[str, ...] = ("journey.builtin_tools", "journey.recovery.tool", "journey.related.tool",
-                                     "journey.loyalty.tool")
+    builtin_modules: tuple[str, ...] = (
+        "journey.builtin_tools",
+        "journey.recovery.tool",
+        "journey.related.tool",
+        "journey.loyalty.tool",
+        "journey.promotions.quantity_tool",
+    )
 
     def register(self, tool: Tool, *, replace=False) -> Tool:
         with self._lock:

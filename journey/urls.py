@@ -7,6 +7,7 @@ from django.urls import path
 
 from .core import views as core_views
 from .loyalty import profile_views as loyalty_views
+from .promotions import code_views as promotion_code_views
 from .recovery import views as recovery_views
 from .related import views as related_views
 
@@ -19,4 +20,5 @@ urlpatterns = [
     path("basket/email/", recovery_views.email_my_basket, name="email-basket"),
     path("related/click/", related_views.record_click, name="related-click"),
     path("account/profile/", loyalty_views.profile, name="account-profile"),
+    path("basket/code/", promotion_code_views.apply_code, name="apply-code"),
 ]

@@ -202,6 +202,18 @@ class PersonalVoucher(models.Model):
     def __str__(self):
         return f"{self.voucher.code if self.voucher else '…'} for {self.email or self.user_id}"
 
+    def allows_order(self, order):
+        """Whether ``order`` (being placed) is this voucher's customer's: checked again at order placement."""
+        if order.user_id:
+            if self.user_id:
+                return order.user_id == self.user_id
+            return bool(self.email) and (order.user.email or "").lower() == self.email.lower()
+        if self.user_id:
+            return False
+        if self.basket_id is not None and order.basket_id == self.basket_id:
+            return True
+        return bool(self.email) and (order.guest_email or "").lower() == self.email.lower()
+
     def allows(self, basket):
         """Whether ``basket`` belongs to the customer this voucher was issued to."""
         if basket.owner_id:
@@ -238,3 +250,24 @@ class PersonalValueCondition(ValueCondition):
         if not binding or not binding.allows(basket):
             return False
         return super().is_satisfied(offer, basket)
+
+
+class VoucherRedemption(models.Model):
+    """One row per redeemed single-use voucher, written inside the order's transaction.
+
+    The unique voucher column is what makes a single-use voucher single-use under concurrency: of several
+    checkouts placing orders with the same code at once, one INSERT wins and the others fail (Oscar's own check
+    reads ``VoucherApplication`` rows, which have no such constraint: django-oscar #4580).
+    """
+
+    voucher = models.OneToOneField("voucher.Voucher", on_delete=models.CASCADE, related_name="journey_redemption",
+                                   verbose_name=_("voucher"))
+    order = models.ForeignKey("order.Order", on_delete=models.CASCADE, related_name="+", verbose_name=_("order"))
+    created_at = models.DateTimeField(_("redeemed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("voucher redemption")
+        verbose_name_plural = _("voucher redemptions")
+
+    def __str__(self):
+        return f"{self.voucher_id} in order {self.order_id}"

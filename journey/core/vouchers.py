@@ -2,31 +2,47 @@
 
 Everything is ordinary Oscar: a VOUCHER-type ConditionalOffer (shared by every voucher of the same terms), a
 Condition, a Benefit and one single-use Voucher per customer, so Oscar's basket, checkout, dashboard and reports
-work unchanged.  The binding to the customer is journey's ``PersonalVoucher`` row, enforced by the offer's
-condition (``PersonalValueCondition``): Oscar evaluates it wherever it applies offers — the basket, checkout and
-order placement — so nobody else's basket qualifies.  Issuing is idempotent per ``key``, also under concurrency.
+work unchanged.  The binding to the customer is journey's ``PersonalVoucher`` row, enforced twice:
+
+- at apply time by the offer's condition (``PersonalValueCondition``): Oscar evaluates it wherever it applies
+  offers (basket, checkout), so nobody else's basket qualifies;
+- at order placement by :func:`guard_order` (connected to ``Order`` ``post_save``, inside ``OrderCreator``'s
+  transaction): an order whose customer is not the voucher's is refused, and every single-use voucher gets a
+  unique ``VoucherRedemption`` row, so of two checkouts placing orders with the same code at once exactly one
+  succeeds (django-oscar #2101 locks the voucher in one path; #4580, the missing constraint, is still open).
+
+Issuing is idempotent per ``key`` (one voucher per purpose, customer and period), also under concurrency.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 from oscar.core.loading import get_class, get_model
 
 from .. import signals
+from ..conf import journey_settings
 from ..exceptions import JourneyError
-from .models import PersonalValueCondition, PersonalVoucher
+from .models import PersonalValueCondition, PersonalVoucher, VoucherRedemption
+
+logger = logging.getLogger(__name__)
 
 ConditionalOffer = get_model("offer", "ConditionalOffer")
 Condition = get_model("offer", "Condition")
 Benefit = get_model("offer", "Benefit")
 Range = get_model("offer", "Range")
 Voucher = get_model("voucher", "Voucher")
+OrderDiscount = get_model("order", "OrderDiscount")
 get_unused_code = get_class("voucher.utils", "get_unused_code")
+UnableToPlaceOrder = get_class("order.exceptions", "UnableToPlaceOrder")
 
 PERCENTAGE = "percentage"
 FIXED = "fixed"
@@ -35,6 +51,34 @@ RANGE_NAME = "journey: all products"
 
 class InvalidTerms(JourneyError, ValueError):
     """The voucher's terms make no sense (negative amount, percentage over 100…)."""
+
+
+class VoucherNotRedeemable(JourneyError, UnableToPlaceOrder, ValueError):
+    """An order cannot use a voucher in its basket (someone else's, or already redeemed).
+
+    Raised inside ``OrderCreator.place_order``'s transaction, so the order is not written; Oscar's checkout shows
+    ``UnableToPlaceOrder`` messages on the preview page.  Also a ``ValueError``, which is what Oscar itself raises
+    for an already used voucher.
+    """
+
+
+#: purpose -> registry key of the tool that issues vouchers for it (the tool credited with a redemption).
+_PURPOSE_TOOLS: dict[str, str] = {}
+
+
+def register_purpose(purpose: str, tool: str) -> None:
+    """Credit redemptions of ``purpose`` vouchers to ``tool`` (default: the tool whose key is the purpose)."""
+    _PURPOSE_TOOLS[purpose] = tool
+
+
+def tool_for_purpose(purpose: str) -> str:
+    return _PURPOSE_TOOLS.get(purpose, purpose.split(":", 1)[0])
+
+
+def personal_key(purpose: str, customer, period="") -> str:
+    """The idempotency key of one voucher for ``customer`` (a user, an email or a basket id) and ``purpose``."""
+    who = f"user:{customer.pk}" if hasattr(customer, "pk") else str(customer).strip().lower()
+    return f"{purpose}:{who}:{period}"[:128]
 
 
 def validate_terms(kind: str, value, min_basket=Decimal("0")):
@@ -86,28 +130,36 @@ def issue_personal_voucher(*, key: str, purpose: str, kind: str, value, valid_da
     """Issue (or return the already issued) single-use voucher for one customer.  Idempotent on ``key``."""
     if not (email or user or basket_id):
         raise InvalidTerms("A personal voucher needs a customer: an email, a user or a basket.")
+    if int(valid_days) <= 0:
+        raise InvalidTerms("A personal voucher must be valid for at least one day.")
     existing = PersonalVoucher.objects.select_related("voucher").filter(key=key).first()
     if existing and existing.voucher_id:
         return existing
     offer = offer_for_terms(purpose, kind, value, min_basket)
     now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            # Insert the binding first: a concurrent call with the same key blocks here and then fails.
-            binding = PersonalVoucher.objects.create(
-                key=key, purpose=purpose, email=(email or "").lower(), user=user, basket_id=basket_id
-            )
-            voucher = Voucher.objects.create(
-                name=f"journey {purpose} {key}"[:128], code=get_unused_code(length=12),
-                usage=Voucher.SINGLE_USE, start_datetime=now, end_datetime=now + timedelta(days=valid_days),
-            )
-            voucher.offers.add(offer)
-            binding.voucher = voucher
-            binding.save(update_fields=["voucher"])
-    except IntegrityError:
-        return PersonalVoucher.objects.select_related("voucher").get(key=key)
-    signals.voucher_issued.send(sender=PersonalVoucher, personal_voucher=binding)
-    return binding
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                # Insert the binding first: a concurrent call with the same key blocks on the unique index here
+                # until the first one commits, and then fails with IntegrityError.
+                binding = PersonalVoucher.objects.create(
+                    key=key, purpose=purpose, email=(email or "").lower(), user=user, basket_id=basket_id
+                )
+                voucher = Voucher.objects.create(
+                    name=f"journey {purpose} {key}"[:128], code=get_unused_code(length=12),
+                    usage=Voucher.SINGLE_USE, start_datetime=now, end_datetime=now + timedelta(days=int(valid_days)),
+                )
+                voucher.offers.add(offer)
+                binding.voucher = voucher
+                binding.save(update_fields=["voucher"])
+        except IntegrityError:
+            existing = PersonalVoucher.objects.select_related("voucher").filter(key=key).first()
+            if existing is not None:
+                return existing
+            continue  # the random code collided with one made at the same moment: draw another
+        signals.voucher_issued.send(sender=PersonalVoucher, personal_voucher=binding)
+        return binding
+    raise JourneyError(f"Could not issue a voucher for {key!r}: no unused code found.")
 
 
 def apply_to_basket(basket, voucher, request=None) -> bool:
@@ -204,3 +256,60 @@ def issue_personal_vouchers(wanted, *, purpose: str, kind: str, value, valid_day
     if missing:
         result.update({b.key: b for b in PersonalVoucher.objects.select_related("voucher").filter(key__in=missing)})
     return result
+# Order placement -----------------------------------------------------------------------------------------------
+
+def guard_order(order) -> list:
+    """Check and record the vouchers of ``order``'s basket, inside the transaction that writes the order.
+
+    Called from the ``Order`` post_save receiver (``OrderCreator.create_order_model``), before Oscar records voucher
+    usage.  For each active voucher in the basket (Oscar drops inactive ones): a personal voucher must belong to
+    the order's customer, and a single-use voucher gets its unique redemption row.  Raises
+    :class:`VoucherNotRedeemable` (the whole order is rolled back) otherwise.  Returns the redemption rows.
+    """
+    if not order.basket_id:
+        return []
+    redemptions = []
+    vouchers = Voucher.objects.filter(basket=order.basket_id).select_related("journey_binding")
+    for voucher in vouchers:
+        if not voucher.is_active():
+            continue
+        binding = getattr(voucher, "journey_binding", None)
+        if binding is not None and not binding.allows_order(order):
+            raise VoucherNotRedeemable(
+                gettext("The code %(code)s cannot be used for this order. Remove it from your basket to continue.")
+                % {"code": voucher.code}
+            )
+        if voucher.usage != Voucher.SINGLE_USE or not (binding or journey_settings.GUARD_SINGLE_USE_VOUCHERS):
+            continue
+        try:
+            with transaction.atomic():
+                # Blocks while a concurrent order holding the same code is uncommitted, then fails if it committed.
+                redemptions.append(VoucherRedemption.objects.create(voucher=voucher, order=order))
+        except IntegrityError:
+            raise VoucherNotRedeemable(
+                gettext("The code %(code)s has already been used. Remove it from your basket to continue.")
+                % {"code": voucher.code}
+            ) from None
+        if binding is not None:
+            transaction.on_commit(partial(_announce_redemption, binding.pk, order.pk))
+    return redemptions
+
+
+def _announce_redemption(binding_id, order_id):
+    """After the order committed: the voucher_redeemed signal and the VOUCHER_REDEEMED journey event."""
+    from . import events
+
+    binding = PersonalVoucher.objects.select_related("voucher").filter(pk=binding_id).first()
+    Order = get_model("order", "Order")
+    order = Order.objects.filter(pk=order_id).first()
+    if binding is None or order is None:
+        return
+    discount = OrderDiscount.objects.filter(order_id=order_id, voucher_id=binding.voucher_id).aggregate(
+        total=Sum("amount"))["total"] or Decimal("0.00")
+    events.record(events.Kind.VOUCHER_REDEEMED, tool=tool_for_purpose(binding.purpose), user=order.user_id,
+                  order_id=order_id, basket_id=order.basket_id, ref=binding.voucher.code, value=discount,
+                  data={"purpose": binding.purpose})
+    try:
+        signals.voucher_redeemed.send(sender=PersonalVoucher, personal_voucher=binding, order=order)
+    except Exception:  # noqa: BLE001 - a host's receiver must not break the shopper's order confirmation
+        logger.exception("journey: a voucher_redeemed receiver failed")

@@ -3,7 +3,6 @@
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -16,9 +15,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from oscar.core.loading import get_model
 
-from ..conf import journey_settings
 from ..core import tokens, vouchers
 from ..core.models import Message
+from ..core.throttle import Throttle
 from . import services
 from .models import BasketActivity
 
@@ -27,23 +26,15 @@ Voucher = get_model("voucher", "Voucher")
 SESSION_KEY = "journey_restore_token"
 
 
-def _client_key(request):
-    return "journey:restore-fail:" + (request.META.get("REMOTE_ADDR") or "unknown")
+RESTORE_THROTTLE = Throttle("restore-fail", "RESTORE_RATE_LIMIT")
 
 
 def _rate_limited(request):
-    limit, _window = journey_settings.RESTORE_RATE_LIMIT
-    return (cache.get(_client_key(request)) or 0) >= limit
+    return RESTORE_THROTTLE.limited(request)
 
 
 def _count_failure(request):
-    _limit, window = journey_settings.RESTORE_RATE_LIMIT
-    key = _client_key(request)
-    if not cache.add(key, 1, window):
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, window)
+    RESTORE_THROTTLE.hit(request)
 
 
 def _invalid(request, status=404):
