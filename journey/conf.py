@@ -74,6 +74,11 @@ DEFAULTS = {
     "RELATED_CACHE_SECONDS": 300,
     # Hour (store time zone) of the nightly rebuild; the job runs once a day, at or after this hour.
     "RELATED_REBUILD_HOUR": 3,
+    # Campaign discounts ---------------------------------------------------------------------------------------
+    # Days the first-party cookie that keeps a visitor's first and last campaign lives (0: no cookie; the
+    # session then stands in, and the first touch only lasts a session).  A consented visitor id set by the host
+    # (request.journey_visitor_id) is used instead when present.
+    "CAMPAIGN_VISITOR_COOKIE_DAYS": 90,
 }
 
 

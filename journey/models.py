@@ -16,11 +16,15 @@ from .core.models import (
     TrackingEvent,
 )
 from .loyalty.models import CustomerProfile
+from .promotions.models import Campaign, CampaignTouch, CodeBatch
 from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
 
 __all__ = [
     "BasketActivity",
+    "Campaign",
+    "CampaignTouch",
+    "CodeBatch",
     "CustomerProfile",
     "JobState",
     "JourneyEvent",
