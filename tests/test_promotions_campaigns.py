@@ -382,3 +382,157 @@ def test_the_share_link_carries_the_utm_values():
     campaign = make_campaign(utm={"utm_content": "carousel"})
     assert services.share_url(campaign) == ("http://testserver/journey/c/summer/?utm_source=facebook"
                                             "&utm_medium=paid_social&utm_campaign=summer&utm_content=carousel")
+
+
+# Admin ---------------------------------------------------------------------------------------------------------------
+ADD_URL = "/admin/journey/campaign/add/"
+
+
+def form_data(**overrides):
+    now = timezone.localtime()
+    data = {
+        "name": "Spring", "slug": "spring", "phase": "attract", "starts_at_0": now.strftime("%Y-%m-%d"),
+        "starts_at_1": now.strftime("%H:%M:%S"), "ends_at_0": "", "ends_at_1": "", "discount_kind": "percentage",
+        "discount_value": "10", "min_basket": "", "product_range": "", "max_total_uses": "",
+        "max_uses_per_customer": "", "code": "", "channel": "instagram", "landing_path": "/", "utm_source": "",
+        "utm_medium": "", "utm_campaign": "", "utm_content": "", "utm_term": "", "generate_count": "",
+        "code_prefix": "", "code_length": "8",
+        "code_batches-TOTAL_FORMS": "0", "code_batches-INITIAL_FORMS": "0", "code_batches-MIN_NUM_FORMS": "0",
+        "code_batches-MAX_NUM_FORMS": "1000",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize(("overrides", "field", "message"), [
+    ({"discount_value": "0"}, "discount_value", "Enter a discount above zero."),
+    ({"discount_value": "150"}, "discount_value", "A percentage cannot be more than 100."),
+    ({"discount_kind": "fixed", "discount_value": "-5"}, "discount_value", "Enter a discount above zero."),
+    ({"ends_at_0": "2020-01-01", "ends_at_1": "00:00:00"}, "ends_at", "The end must be after the start."),
+    ({"code": "SUMMER 10%"}, "code", "Use capital letters A–Z, digits and single dashes between them"),
+    ({"code": "TAKEN"}, "code", "The code TAKEN is already in use."),
+    ({"landing_path": "https://evil.example.com/"}, "landing_path", "Enter a page of this shop"),
+    ({"generate_count": "10", "code_prefix": "NO WAY!"}, "generate_count", "A prefix may only hold"),
+    ({"generate_count": "100001"}, "generate_count", "less than or equal to 100000"),
+])
+def test_the_admin_form_shows_errors_on_bad_input(admin_client, overrides, field, message):
+    Voucher.objects.create(name="taken", code="TAKEN", start_datetime=timezone.now(),
+                           end_datetime=timezone.now() + timedelta(days=1))
+    response = admin_client.post(ADD_URL, form_data(**overrides))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert field in errors and message in " ".join(errors[field])
+    assert not Campaign.objects.exists() and not ConditionalOffer.objects.exists()
+
+
+def test_the_admin_refuses_a_range_and_categories_together(admin_client):
+    Category = get_model("catalogue", "Category")
+    tea = Category.add_root(name="Tea")
+    everything = Range.objects.create(name="Everything", includes_all_products=True)
+    response = admin_client.post(ADD_URL, form_data(product_range=str(everything.pk), categories=[str(tea.pk)]))
+    assert response.status_code == 200
+    assert "Choose a product range or categories, not both." in response.context["adminform"].form.errors["categories"]
+
+
+def test_saving_in_the_admin_creates_the_offer_and_shows_the_link_qr_code_and_numbers(admin_client):
+    response = admin_client.post(ADD_URL, form_data(utm_content="story"))
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/journey/campaign/{campaign.pk}/change/"
+    assert campaign.offer.status == ConditionalOffer.OPEN and campaign.voucher.is_active()
+
+    page = admin_client.get(response["Location"]).content.decode()
+    assert ("http://testserver/journey/c/spring/?utm_source=instagram&amp;utm_medium=paid_social"
+            "&amp;utm_campaign=spring&amp;utm_content=story") in page
+    assert "<svg" in page and "data-journey-qr" in page and "data-journey-numbers" in page
+    assert campaign.voucher.code in page
+    png = admin_client.get(f"/admin/journey/campaign/{campaign.pk}/qr.png")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+
+
+def test_a_range_without_products_is_a_warning_not_an_error(admin_client):
+    empty = Range.objects.create(name="Nothing yet")
+    response = admin_client.post(ADD_URL, form_data(product_range=str(empty.pk)), follow=True)
+    assert Campaign.objects.get().offer.benefit.range_id == empty.pk
+    assert any("No product is in the chosen range" in str(m) for m in response.context["messages"])
+
+
+def test_the_admin_generates_unique_codes_and_offers_them_as_csv(admin_client):
+    response = admin_client.post(ADD_URL, form_data(generate_count="300", code_prefix="ig"), follow=True)
+    campaign = Campaign.objects.get()
+    batch = campaign.code_batches.get()
+    assert any("300 unique codes generated" in str(m) for m in response.context["messages"])
+    csv_response = admin_client.get(f"/admin/journey/campaign/{campaign.pk}/codes/{batch.pk}.csv")
+    lines = b"".join(csv_response.streaming_content).decode().splitlines()
+    assert lines[0] == "code,used" and len(lines) == 301
+    assert len({line.split(",")[0] for line in lines[1:]}) == 300
+    assert all(line.startswith("IG-") and line.endswith(",no") for line in lines[1:])
+
+
+def test_deleting_a_used_campaign_in_the_admin_is_refused_with_a_message(admin_client):
+    campaign = make_campaign()
+    basket = basket_with([create_product(price=Decimal("10.00"), num_in_stock=5)])
+    services.attach_to_basket(basket, campaign)
+    create_order(basket=basket, user=AnonymousUser())
+
+    response = admin_client.post(f"/admin/journey/campaign/{campaign.pk}/delete/", {"post": "yes"}, follow=True)
+
+    assert response.status_code == 200 and Campaign.objects.filter(pk=campaign.pk).exists()
+    assert any("cannot be deleted" in str(m) for m in response.context["messages"])
+    response = admin_client.post("/admin/journey/campaign/", {"action": "delete_unused",
+                                                              "_selected_action": [campaign.pk]}, follow=True)
+    assert Campaign.objects.filter(pk=campaign.pk).exists()
+    admin_client.post("/admin/journey/campaign/", {"action": "archive", "_selected_action": [campaign.pk]})
+    campaign.refresh_from_db()
+    assert campaign.archived and campaign.offer.status == ConditionalOffer.SUSPENDED
+
+
+def test_an_unused_campaign_is_deleted_in_the_admin(admin_client):
+    campaign = make_campaign()
+    response = admin_client.post(f"/admin/journey/campaign/{campaign.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Campaign.objects.exists() and not ConditionalOffer.objects.exists()
+
+
+def test_ending_in_the_admin_suspends_oscars_offer(admin_client):
+    campaign = make_campaign()
+    admin_client.post("/admin/journey/campaign/", {"action": "end_now", "_selected_action": [campaign.pk]})
+    campaign.refresh_from_db()
+    campaign.offer.refresh_from_db()
+    assert campaign.ended_at and campaign.offer.status == ConditionalOffer.SUSPENDED
+
+
+# Numbers -------------------------------------------------------------------------------------------------------------
+def test_numbers_count_landings_baskets_orders_discount_and_compare_order_values(client):
+    campaign = make_campaign()
+    other = make_campaign(name="Autumn", slug="autumn", channel="google")
+    for _i in range(3):
+        from django.test import Client
+
+        Client().get("/journey/c/summer/")
+    client.get("/journey/c/autumn/")
+    basket = basket_with([create_product(price=Decimal("50.00"), num_in_stock=5)])
+    services.attach_to_basket(basket, campaign)
+    order = create_order(basket=basket, user=AnonymousUser())
+    plain = create_order(basket=basket_with([create_product(price=Decimal("20.00"), num_in_stock=5)]),
+                         user=AnonymousUser())
+
+    numbers = services.campaign_numbers(campaign)
+
+    assert (numbers.landings, numbers.orders, numbers.discount) == (3, 1, Decimal("5.00"))
+    assert numbers.baskets == 4  # three landings' baskets and the one that ordered
+    assert numbers.revenue == numbers.average_order == order.total_incl_tax
+    assert numbers.average_order_without == plain.total_incl_tax
+    assert services.campaign_numbers(other).orders == 0
+
+    from journey.registry import registry
+
+    tool = registry.get("campaigns")
+    assert tool.phases == ("attract",) and set(tool.touchpoints) == {"ad", "web"}
+    now = timezone.now()
+    metrics = {str(m.label): m.value for m in tool.get_metrics(now - timedelta(days=1), now + timedelta(minutes=1))}
+    assert metrics["Live campaigns"] == 2
+    assert metrics["Facebook: landings / orders"] == "3 / 1"
+    assert metrics["Google: landings / orders"] == "1 / 0"
+    assert metrics["Campaign discounts given"] == Decimal("5.00")
+    assert tool.check_health().status == "ok"

@@ -544,3 +544,51 @@ def _landings(campaign):
 
     return JourneyEvent.objects.filter(kind=events.Kind.CAMPAIGN_LANDING, tool="campaigns",
                                        ref=str(campaign.pk)).count()
+
+
+@dataclass(frozen=True)
+class ChannelNumbers:
+    channel: str
+    landings: int
+    orders: int
+    discount: Decimal
+    revenue: Decimal
+
+
+def numbers_by_channel(start, end) -> list[ChannelNumbers]:
+    """Landings, orders, discount and revenue of campaign discounts between ``start`` and ``end``, per channel
+    (only channels with something to show, busiest first)."""
+    from ..core.models import JourneyEvent
+
+    campaigns = list(Campaign.objects.values_list("pk", "offer_id", "channel"))
+    channel_of = {str(pk): channel for pk, _offer, channel in campaigns}
+    channel_of_offer = {offer: channel for _pk, offer, channel in campaigns if offer}
+    totals = {}
+
+    def row(channel):
+        return totals.setdefault(channel, [0, 0, Decimal("0.00"), Decimal("0.00")])
+
+    landings = JourneyEvent.objects.filter(kind=events.Kind.CAMPAIGN_LANDING, tool="campaigns", created_at__gte=start,
+                                           created_at__lt=end).values_list("ref").annotate(n=Count("id"))
+    for ref, n in landings.values_list("ref", "n"):
+        if ref in channel_of:
+            row(channel_of[ref])[0] += n
+    if channel_of_offer:
+        discounts = OrderDiscount.objects.filter(offer_id__in=list(channel_of_offer), order__date_placed__gte=start,
+                                                 order__date_placed__lt=end)
+        for offer_id, orders, amount, revenue in discounts.values_list("offer_id").annotate(
+                orders=Count("order_id", distinct=True), amount=Sum("amount"), revenue=Sum("order__total_incl_tax"),
+        ).values_list("offer_id", "orders", "amount", "revenue"):
+            numbers = row(channel_of_offer[offer_id])
+            numbers[1] += orders
+            numbers[2] += amount or 0
+            numbers[3] += revenue or 0
+    result = [ChannelNumbers(channel, *values) for channel, values in totals.items()]
+    return sorted(result, key=lambda r: (-r.landings, -r.orders, r.channel))
+
+
+def live_campaigns(now=None):
+    """Campaigns whose discount applies now."""
+    now = now or timezone.now()
+    return Campaign.objects.filter(is_draft=False, archived=False, ended_at__isnull=True, starts_at__lte=now) \
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
