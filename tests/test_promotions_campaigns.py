@@ -536,3 +536,16 @@ def test_numbers_count_landings_baskets_orders_discount_and_compare_order_values
     assert metrics["Google: landings / orders"] == "1 / 0"
     assert metrics["Campaign discounts given"] == Decimal("5.00")
     assert tool.check_health().status == "ok"
+
+
+def test_a_code_that_is_already_taken_is_drawn_again(monkeypatch):
+    campaign = make_campaign()
+    Voucher.objects.create(name="old", code="AAAA-AAAA", start_datetime=timezone.now(),
+                           end_datetime=timezone.now() + timedelta(days=1))
+    draws = iter([["AAAA-AAAA", "BBBB-BBBB"], ["CCCC-CCCC"]])
+    monkeypatch.setattr(services, "_random_codes", lambda prefix, length, n: next(draws)[:n])
+
+    batch = services.generate_codes(campaign, 2)
+
+    assert sorted(code for code, _used in services.batch_codes(batch)) == ["BBBB-BBBB", "CCCC-CCCC"]
+    assert Voucher.objects.get(code="AAAA-AAAA").voucher_set_id is None

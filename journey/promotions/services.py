@@ -20,7 +20,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -242,7 +242,7 @@ def delete_campaign(campaign: Campaign):
                                "instead (its orders keep their discount).") % {"name": campaign.name})
     offer, own_range = campaign.offer, campaign.own_range
     sets = list(VoucherSet.objects.filter(journey_batch__campaign=campaign).values_list("pk", flat=True))
-    Voucher.objects.filter(voucher_set_id__in=sets).delete()
+    _delete_unused_set_vouchers(sets)
     VoucherSet.objects.filter(pk__in=sets).delete()
     if campaign.voucher_id:
         Voucher.objects.filter(pk=campaign.voucher_id).delete()
@@ -256,11 +256,40 @@ def delete_campaign(campaign: Campaign):
         own_range.delete()
 
 
+def _delete_unused_set_vouchers(set_ids):
+    """Delete the (never redeemed) vouchers of these voucher sets with set-based statements: Django's collector
+    would load 100,000 vouchers to cascade by hand."""
+    if not set_ids:
+        return
+    in_sets = Voucher.objects.filter(voucher_set_id__in=set_ids)
+    Voucher.offers.through.objects.filter(voucher__in=in_sets).delete()  # no dependants: one DELETE each
+    Basket.vouchers.through.objects.filter(voucher__in=in_sets).delete()
+    for relation in Voucher._meta.related_objects:  # anything else pointing at them (a host's models, journey's)
+        if relation.many_to_many or relation.related_model in (Voucher.offers.through, Basket.vouchers.through):
+            continue
+        manager = relation.related_model._base_manager
+        if relation.on_delete is models.SET_NULL:
+            manager.filter(**{f"{relation.field.name}__in": in_sets}).update(**{relation.field.name: None})
+        else:
+            manager.filter(**{f"{relation.field.name}__in": in_sets}).delete()
+    in_sets._raw_delete(in_sets.db)
+
+
 # Codes ---------------------------------------------------------------------------------------------------------------
+# 256 byte values onto the 32-character alphabet: each character equally likely (256 is a multiple of 32).
+_BYTE_TO_CHAR = bytes(ord(CODE_ALPHABET[i % len(CODE_ALPHABET)]) for i in range(256))
+
+
+def _random_codes(prefix, length, n):
+    """``n`` random codes (not checked for uniqueness): ``PREFIX-XXXX-XXXX``."""
+    raw = secrets.token_bytes(n * length).translate(_BYTE_TO_CHAR).decode("ascii")
+    head = f"{prefix}-" if prefix else ""
+    groups = range(0, length, 4)
+    return [head + "-".join(raw[i + g:i + min(g + 4, length)] for g in groups) for i in range(0, n * length, length)]
+
+
 def _random_code(prefix, length):
-    body = "".join(secrets.choice(CODE_ALPHABET) for _i in range(length))
-    body = "-".join(body[i:i + 4] for i in range(0, length, 4))
-    return f"{prefix}-{body}" if prefix else body
+    return _random_codes(prefix, length, 1)[0]
 
 
 def _unused_code(prefix="", length=8):
@@ -307,31 +336,79 @@ def generate_codes(campaign: Campaign, count: int, prefix="", length=8) -> CodeB
         )
         batch = CodeBatch.objects.create(campaign=campaign, prefix=prefix, count=count, length=length,
                                          voucher_set=voucher_set)
-        through = Voucher.offers.through
         name_base = f"{campaign.name[:80]} "
-        made = 0
+        if connection.vendor == "postgresql" and _plain_voucher_model():
+            _insert_codes_postgresql(voucher_set, campaign.offer_id, prefix, length, count, name_base, start, end,
+                                     now)
+        else:
+            _insert_codes_orm(voucher_set, campaign.offer_id, prefix, length, count, name_base, start, end, now)
+    return batch
+
+
+_VOUCHER_FIELDS = {"id", "name", "code", "usage", "start_datetime", "end_datetime", "num_basket_additions",
+                   "num_orders", "total_discount", "voucher_set", "date_created"}
+
+
+def _plain_voucher_model():
+    """Whether Oscar's Voucher has only the fields journey's fast path inserts (a forked model may add more)."""
+    return {f.name for f in Voucher._meta.concrete_fields} == _VOUCHER_FIELDS
+
+
+def _insert_codes_postgresql(voucher_set, offer_id, prefix, length, count, name_base, start, end, now):
+    """Arrays in, one INSERT … SELECT unnest(…) ON CONFLICT DO NOTHING per chunk: a code someone else holds (or
+    took a moment ago) is skipped and drawn again; then one INSERT … SELECT links every voucher to the offer."""
+    meta = Voucher._meta
+    column = {f.name: f.column for f in meta.concrete_fields}
+    insert = (
+        f'INSERT INTO "{meta.db_table}" ("{column["name"]}", "{column["code"]}", "{column["usage"]}", '  # noqa: S608
+        f'"{column["start_datetime"]}", "{column["end_datetime"]}", "{column["num_basket_additions"]}", '
+        f'"{column["num_orders"]}", "{column["total_discount"]}", "{column["voucher_set"]}", '
+        f'"{column["date_created"]}") '
+        "SELECT %s || c, c, %s, %s, %s, 0, 0, 0, %s, %s FROM unnest(%s::text[]) AS c "
+        "ON CONFLICT DO NOTHING"
+    )
+    made, seen = 0, set()
+    with connection.cursor() as cursor:
         while made < count:
             wanted = min(INSERT_CHUNK, count - made)
-            codes = _fresh_codes(prefix, length, wanted)
-            rows = [Voucher(name=name_base + code, code=code, usage=Voucher.SINGLE_USE, start_datetime=start,
-                            end_datetime=end, voucher_set_id=voucher_set.pk, date_created=now) for code in codes]
-            try:
-                with transaction.atomic():
-                    created = Voucher.objects.bulk_create(rows)
-                    through.objects.bulk_create(
-                        [through(voucher_id=v.pk, conditionaloffer_id=campaign.offer_id) for v in created])
-            except IntegrityError:  # a code (or name) was taken meanwhile by someone else: draw this chunk again
-                logger.info("journey: code collision while generating a batch; drawing again")
-                continue
-            made += wanted
-    return batch
+            codes = [c for c in dict.fromkeys(_random_codes(prefix, length, wanted)) if c not in seen]
+            seen.update(codes)
+            cursor.execute(insert, [name_base, Voucher.SINGLE_USE, start, end, voucher_set.pk, now, codes])
+            made += cursor.rowcount
+        through = Voucher.offers.through._meta
+        voucher_col = through.get_field("voucher").column
+        offer_col = through.get_field("conditionaloffer").column
+        cursor.execute(
+            f'INSERT INTO "{through.db_table}" ("{voucher_col}", "{offer_col}") '  # noqa: S608 - names from models
+            f'SELECT "{column["id"]}", %s FROM "{meta.db_table}" WHERE "{column["voucher_set"]}" = %s',
+            [offer_id, voucher_set.pk],
+        )
+
+
+def _insert_codes_orm(voucher_set, offer_id, prefix, length, count, name_base, start, end, now):
+    through = Voucher.offers.through
+    made = 0
+    while made < count:
+        wanted = min(INSERT_CHUNK, count - made)
+        codes = _fresh_codes(prefix, length, wanted)
+        rows = [Voucher(name=name_base + code, code=code, usage=Voucher.SINGLE_USE, start_datetime=start,
+                        end_datetime=end, voucher_set_id=voucher_set.pk, date_created=now) for code in codes]
+        try:
+            with transaction.atomic():
+                created = Voucher.objects.bulk_create(rows)
+                through.objects.bulk_create([through(voucher_id=v.pk, conditionaloffer_id=offer_id)
+                                             for v in created])
+        except IntegrityError:  # a code (or name) was taken meanwhile by someone else: draw this chunk again
+            logger.info("journey: code collision while generating a batch; drawing again")
+            continue
+        made += wanted
 
 
 def _fresh_codes(prefix, length, wanted):
     """``wanted`` distinct codes none of which is an existing voucher code."""
     codes = set()
     while len(codes) < wanted:
-        draw = {_random_code(prefix, length) for _i in range(wanted - len(codes))}
+        draw = set(_random_codes(prefix, length, wanted - len(codes)))
         draw -= codes
         if draw:
             draw -= _existing_codes(draw)
