@@ -250,6 +250,11 @@ def test_categories_limit_the_discount_to_their_products(client):
 
 
 # Oscar objects -------------------------------------------------------------------------------------------------------
+def test_the_generated_link_code_is_well_formed():
+    campaign = make_campaign(name="Summer on Facebook", slug="summer-on-facebook")
+    assert CODE_RE.match(campaign.voucher.code) and campaign.voucher.code.startswith("SUMMER-ON-")
+
+
 def test_saving_creates_ordinary_oscar_objects():
     campaign = make_campaign(value=15, max_total_uses=100, max_uses_per_customer=2, code="summer-15")
     offer = campaign.offer

@@ -88,7 +88,7 @@ class CampaignAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("categories",)
     autocomplete_fields = ()
-    readonly_fields = ("share_link", "qr_code", "numbers", "ended_at")
+    readonly_fields = ("status_note", "share_link", "qr_code", "numbers", "ended_at")
     actions = ["end_now", "archive", "delete_unused"]
     save_on_top = False
 
@@ -103,7 +103,7 @@ class CampaignAdmin(admin.ModelAdmin):
                                  "classes": ("collapse",) if obj is None else ()}),
         ]
         if obj is not None:
-            fieldsets.insert(0, (_("Link to share"), {"fields": ("share_link", "qr_code")}))
+            fieldsets.insert(0, (_("Link to share"), {"fields": ("status_note", "share_link", "qr_code")}))
             fieldsets.insert(1, (_("Numbers"), {"fields": ("numbers",)}))
             fieldsets[2][1]["fields"] = (*fieldsets[2][1]["fields"], "archived", "ended_at")
         return fieldsets
@@ -135,6 +135,23 @@ class CampaignAdmin(admin.ModelAdmin):
         if services.absolute_url(""):
             base = ""
         return services.share_url(campaign, base=base or getattr(campaign, "_journey_base", ""))
+
+    @admin.display(description=_("Status"))
+    def status_note(self, campaign):
+        status = campaign.status
+        if campaign.archived:
+            note = gettext("Archived: the link lands visitors with a “this promotion has ended” message.")
+        elif status == Status.DRAFT:
+            note = gettext("Draft: the link does not give the discount yet. Untick “Draft” and save to publish it.")
+        elif status == Status.SCHEDULED:
+            note = gettext("Scheduled: the discount starts at the start date; until then the link says so.")
+        elif status == Status.ENDED:
+            note = gettext("Ended: the link lands visitors with a “this promotion has ended” message.")
+        elif campaign.offer_id and campaign.offer.status == campaign.offer.CONSUMED:
+            note = gettext("Used up: every use allowed in total has been taken.")
+        else:
+            note = gettext("Live: the link applies the discount now.")
+        return format_html('<strong data-journey-status="{}">{}</strong>', status, note)
 
     @admin.display(description=_("Link for your ad"))
     def share_link(self, campaign):

@@ -170,7 +170,7 @@ def sync(campaign: Campaign, now=None) -> Campaign:
     voucher = campaign.voucher
     if voucher is None:
         voucher = Voucher(usage=Voucher.MULTI_USE)
-    voucher.code = campaign.code or voucher.code or _unused_code(slugify(campaign.slug).upper()[:10])
+    voucher.code = campaign.code or voucher.code or _unused_code(slugify(campaign.slug).upper()[:10].strip("-"))
     voucher.name = _unique_name(Voucher, campaign.name, exclude_pk=voucher.pk)
     voucher.start_datetime, voucher.end_datetime = start, end
     voucher.save()
