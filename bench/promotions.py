@@ -7,8 +7,8 @@ same 3-line basket.
 Runs on the database DATABASE_URL names, with the demo catalogue loaded (``load_demo``; journey_demo_full for the
 lead's figures).  When that database has not been migrated to journey's promotions tables yet, the bench creates
 them for the run and drops them afterwards.  Everything it adds is removed at the end: its campaign (and with it the
-100,000 vouchers), its baskets, landing events, visitor touches, sessions, and the analytics counters its requests
-bumped.
+100,000 vouchers, and the shared all-products range if it made it), its baskets, landing events, visitor touches,
+sessions, and the analytics counters its requests bumped.
 """
 
 import argparse
@@ -123,7 +123,11 @@ def main():
     from journey.promotions import services
 
     setup_test_environment()  # the test client, and ALLOWED_HOSTS for it
+    from oscar.core.loading import get_model
+
+    Range = get_model("offer", "Range")
     load = machine_load()
+    had_range = Range.objects.filter(name=services.ALL_PRODUCTS_RANGE).exists()
     created = ensure_tables()
     campaign = None
     try:
@@ -134,6 +138,9 @@ def main():
     finally:
         if campaign is not None:
             services.delete_campaign(campaign)
+        if not had_range:  # the shared all-products range journey made for the campaign
+            Range.objects.filter(name=services.ALL_PRODUCTS_RANGE, condition__isnull=True,
+                                 benefit__isnull=True).delete()
         if created:
             drop_tables(created)
     basket, landing = p50(samples["basket page"]), p50(samples["campaign landing"])
