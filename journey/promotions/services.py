@@ -371,7 +371,8 @@ def _insert_codes_postgresql(voucher_set, offer_id, prefix, length, count, name_
     with connection.cursor() as cursor:
         while made < count:
             wanted = min(INSERT_CHUNK, count - made)
-            codes = [c for c in dict.fromkeys(_random_codes(prefix, length, wanted)) if c not in seen]
+            # Sorted: the four text indexes (code, name and their LIKE twins) then grow in order, not at random.
+            codes = sorted(c for c in set(_random_codes(prefix, length, wanted)) if c not in seen)
             seen.update(codes)
             cursor.execute(insert, [name_base, Voucher.SINGLE_USE, start, end, voucher_set.pk, now, codes])
             made += cursor.rowcount
