@@ -19,6 +19,7 @@ SCRIPTS = [
     "bench.related_quality",
     "bench.loyalty_birthdays",
     "bench.promotions_hint",
+    "bench.promotions",
 ]
 
 

@@ -76,3 +76,4 @@ from .recovery import admin as recovery_admin  # noqa
 from .related import admin as related_admin  # noqa: E402,F401
 from .loyalty import birthday_admin, profile_admin  # noqa: E402,F401
 from .promotions import quantity_admin as promotions_quantity_admin  # noqa: E402,F401
+from .promotions import admin as promotions_admin  # noqa: E402,F401

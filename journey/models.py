@@ -18,6 +18,7 @@ from .core.models import (
 )
 from .loyalty.birthday_models import BirthdayProgram, BirthdayReward
 from .loyalty.models import CustomerProfile
+from .promotions.models import Campaign, CampaignTouch, CodeBatch
 from .promotions.quantity import BuyXPayYBenefit, QuantityPromotion, QuantityTier
 from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
@@ -27,6 +28,9 @@ __all__ = [
     "BirthdayProgram",
     "BirthdayReward",
     "BuyXPayYBenefit",
+    "Campaign",
+    "CampaignTouch",
+    "CodeBatch",
     "CustomerProfile",
     "JobState",
     "JourneyEvent",

@@ -155,6 +155,7 @@ class ToolRegistry:
         "journey.related.tool",
         "journey.loyalty.tool",
         "journey.promotions.quantity_tool",
+        "journey.promotions.tool",
     )
 
     def register(self, tool: Tool, *, replace=False) -> Tool:

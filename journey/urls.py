@@ -8,6 +8,7 @@ from django.urls import path
 from .core import views as core_views
 from .loyalty import profile_views as loyalty_views
 from .promotions import code_views as promotion_code_views
+from .promotions import views as promotion_views
 from .recovery import views as recovery_views
 from .related import views as related_views
 
@@ -21,4 +22,5 @@ urlpatterns = [
     path("related/click/", related_views.record_click, name="related-click"),
     path("account/profile/", loyalty_views.profile, name="account-profile"),
     path("basket/code/", promotion_code_views.apply_code, name="apply-code"),
+    path("c/<slug:slug>/", promotion_views.campaign_link, name="campaign-link"),
 ]
