@@ -18,3 +18,7 @@ class JourneyConfig(AppConfig):
 
         recovery_receivers.connect()
         tracking.connect(on_tracking, dispatch_uid="journey.core.tracking")
+
+        from .loyalty import followups_receivers
+
+        followups_receivers.connect()

@@ -74,6 +74,10 @@ DEFAULTS = {
     "RELATED_CACHE_SECONDS": 300,
     # Hour (store time zone) of the nightly rebuild; the job runs once a day, at or after this hour.
     "RELATED_REBUILD_HOUR": 3,
+    # Post-purchase and win-back (Retain) ---------------------------------------------------------------------
+    # Order statuses (the shop's own names, compared case-insensitively) meaning the order was cancelled or
+    # refunded: its post-purchase mail is cancelled, and it counts neither as an order nor as revenue.
+    "ORDER_CANCELLED_STATUSES": ("Cancelled", "Canceled", "Refunded"),
 }
 
 

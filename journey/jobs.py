@@ -79,6 +79,13 @@ JOBS: tuple[Job, ...] = (
         interval=24 * 3600,
         description="Deletes link tokens that expired more than 30 days ago.",
     ),
+    Job(
+        key="schedule_winback_mails",
+        func="journey.loyalty.followups.winback_job",
+        interval=24 * 3600,
+        description="Schedules a win-back mail for customers whose last order is older than the program's days.",
+        task="journey.schedule_winback_mails",
+    ),
 )
 
 

@@ -15,6 +15,7 @@ from .core.models import (
     Suppression,
     TrackingEvent,
 )
+from .loyalty.followups_models import PostPurchaseProgram, WinbackProgram
 from .loyalty.models import CustomerProfile
 from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
@@ -29,6 +30,7 @@ __all__ = [
     "Message",
     "PersonalValueCondition",
     "PersonalVoucher",
+    "PostPurchaseProgram",
     "RecoveryStep",
     "RelatedBuild",
     "RelatedClick",
@@ -36,6 +38,7 @@ __all__ = [
     "RelatedRule",
     "Suppression",
     "TrackingEvent",
+    "WinbackProgram",
 ]
 
 

@@ -45,3 +45,9 @@ def send_message(message_id):
     from .core.outbox import send_now
 
     return str(send_now(message_id))
+
+
+@shared_task(name="journey.schedule_winback_mails", ignore_result=True)
+def schedule_winback_mails():
+    """Schedule today's win-back mails if the daily run is due (beat sends this daily)."""
+    return jobs.run_job("schedule_winback_mails", via="celery").state
