@@ -74,3 +74,4 @@ class JobStateAdmin(admin.ModelAdmin):
 from .core import admin as core_admin  # noqa
 from .recovery import admin as recovery_admin  # noqa
 from .related import admin as related_admin  # noqa: E402,F401
+from .loyalty import followups_admin as followups_admin  # noqa: E402,F401
