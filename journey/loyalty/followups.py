@@ -105,32 +105,33 @@ def post_purchase_refusal(order, program, profiles=None) -> str:
     return ""
 
 
-def schedule_post_purchase(order, *, language="", program=None):
-    """Schedule ``order``'s thank-you mail if the program says so.  Idempotent: returns (message or None, created)."""
+def schedule_post_purchase(order, *, language="", program=None) -> bool:
+    """Schedule ``order``'s thank-you mail if the program says so.  Idempotent (one INSERT … ON CONFLICT DO NOTHING
+    on the outbox's unique subject): returns whether a mail was newly scheduled."""
     program = program or PostPurchaseProgram.load()
     profiles = profiles_for([order.user_id])
     reason = post_purchase_refusal(order, program, profiles)
     if reason:
         logger.debug("journey: no post-purchase mail for order %s: %s", order.number, reason)
-        return None, False
+        return False
     profile = profiles.get(order.user_id)
-    return outbox.schedule(
+    return bool(outbox.schedule_many([outbox.NewMessage(
         kind=POST_PURCHASE, subject_key=post_purchase_key(order), step=0, to_email=order.email,
-        due_at=order.date_placed + timedelta(hours=program.delay_hours), user=order.user,
+        due_at=order.date_placed + timedelta(hours=program.delay_hours), user_id=order.user_id,
         language=(profile.language if profile and profile.language else language) or "",
         context={"order_id": order.pk, "order_number": order.number},
-    )
+    )]))
 
 
 def on_order_placed(order_id, *, language=""):
     """An order was placed (called on commit): cancel the customer's pending win-back mail and schedule the
-    post-purchase mail.  ``language`` is the language the shopper checked out in."""
+    post-purchase mail (five queries).  ``language`` is the language the shopper checked out in.  Returns whether a
+    post-purchase mail was newly scheduled."""
     order = Order.objects.select_related("user").filter(pk=order_id).first()
     if order is None:
         return None
     cancel_winback_for(order.user_id, order.email, reason="the customer ordered")
-    message, _created = schedule_post_purchase(order, language=language)
-    return message
+    return schedule_post_purchase(order, language=language)
 
 
 def on_order_status_changed(order_id, new_status) -> int:
