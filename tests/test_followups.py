@@ -241,6 +241,20 @@ def test_the_mail_shows_the_voucher_terms_and_related_products(django_user_model
     assert sent.anymail_test_params["tags"] == ["journey", "post_purchase", "post-purchase"]
 
 
+def test_a_failing_related_products_tool_does_not_stop_the_mail(django_user_model, django_capture_on_commit_callbacks,
+                                                                monkeypatch):
+    from journey.loyalty import followups_mail
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("related lists unavailable")
+
+    monkeypatch.setattr(followups_mail, "related_for_baskets", broken)
+    post_purchase()
+    place(customer(django_user_model), on_commit=django_capture_on_commit_callbacks)
+    send()
+    assert len(mail.outbox) == 1 and "You may also like" not in mail.outbox[0].body
+
+
 def test_the_mail_is_in_the_customers_language(django_user_model, django_capture_on_commit_callbacks):
     post_purchase()
     place(customer(django_user_model, language="es"), on_commit=django_capture_on_commit_callbacks)

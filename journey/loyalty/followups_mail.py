@@ -1,15 +1,18 @@
 """The post-purchase and win-back mails: their contexts, built at send time after checking the mail is still due.
 
 Both kinds prepare a whole send batch at once (``MessageKind.prepare_batch``): a fixed number of queries for the
-checks and the related products, plus the voucher service's few per mail (it is idempotent per key, so a mail
-retried after a transient ESP error carries the same voucher).
+checks and the related products, plus the voucher service's few per mail, all vouchers of the batch in one
+transaction (one commit, not one per voucher; if it fails the outbox builds the mails one by one).  The service is
+idempotent per key, so a mail retried after a transient ESP error carries the same voucher.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
@@ -22,6 +25,7 @@ from . import followups
 from .followups import POST_PURCHASE, WINBACK
 from .followups_models import PostPurchaseProgram, WinbackProgram
 
+logger = logging.getLogger(__name__)
 Order = get_model("order", "Order")
 OrderLine = get_model("order", "Line")
 RELATED_LIMIT = 4
@@ -36,6 +40,18 @@ class OrderItems:
 
     def all_lines(self):
         return self._lines
+
+
+def _related(orders):
+    """Up to four products for each order ({order id: [Product]}); the thank-you mail goes out without them if the
+    related-products tool fails."""
+    if not orders:
+        return {}
+    try:
+        return related_for_baskets([OrderItems(order) for order in orders], limit=RELATED_LIMIT)
+    except Exception:
+        logger.exception("journey: related products for post-purchase mails failed; sending without them")
+        return {}
 
 
 def shop_url():
@@ -78,10 +94,12 @@ def prepare_post_purchase_batch(messages):
             contexts[message.pk] = NotEligible("the customer has not consented to marketing mail")
         else:
             live.append((message, order))
-    related = related_for_baskets([OrderItems(order) for _m, order in live], limit=RELATED_LIMIT) if live else {}
+    related = _related([order for _m, order in live])
+    with transaction.atomic():  # one commit for the batch's vouchers, not one each
+        bindings = {message.pk: _issue(program, key=followups.post_purchase_voucher_key(order), purpose=POST_PURCHASE,
+                                       message=message, user=order.user) for message, order in live}
     for message, order in live:
-        binding = _issue(program, key=followups.post_purchase_voucher_key(order), purpose=POST_PURCHASE,
-                         message=message, user=order.user)
+        binding = bindings[message.pk]
         contexts[message.pk] = {
             **_common(program, binding.voucher, message), "order": order,
             "related_products": related.get(order.pk, []), "customer_name": _first_name(order.user),
@@ -122,7 +140,7 @@ def prepare_winback_batch(messages):
     program = WinbackProgram.load()
     last = _last_orders(messages)
     profiles = followups.profiles_for(m.user_id for m in messages)
-    contexts = {}
+    contexts, live = {}, []
     for message in messages:
         who = ("user", message.user_id) if message.user_id else ("email", message.to_email)
         anchor = _anchor(message)
@@ -133,6 +151,9 @@ def prepare_winback_batch(messages):
         elif not followups.marketing_ok(message.user_id, profiles):
             contexts[message.pk] = NotEligible("the customer has not consented to marketing mail")
         else:
+            live.append((message, anchor))
+    with transaction.atomic():  # one commit for the batch's vouchers, not one each
+        for message, anchor in live:
             binding = _issue(program, key=f"{message.subject_key}:{message.step}", purpose=WINBACK, message=message,
                              user=message.user if message.user_id else None)
             contexts[message.pk] = {**_common(program, binding.voucher, message), "last_order_at": anchor,
