@@ -20,6 +20,7 @@ SCRIPTS = [
     "bench.loyalty_birthdays",
     "bench.promotions_hint",
     "bench.promotions",
+    "bench.loyalty_followups",
 ]
 
 

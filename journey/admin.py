@@ -77,3 +77,4 @@ from .related import admin as related_admin  # noqa: E402,F401
 from .loyalty import birthday_admin, profile_admin  # noqa: E402,F401
 from .promotions import quantity_admin as promotions_quantity_admin  # noqa: E402,F401
 from .promotions import admin as promotions_admin  # noqa: E402,F401
+from .loyalty import followups_admin as followups_admin  # noqa: E402,F401

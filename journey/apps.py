@@ -21,3 +21,7 @@ class JourneyConfig(AppConfig):
 
         voucher_receivers.connect()
         tracking.connect(on_tracking, dispatch_uid="journey.core.tracking")
+
+        from .loyalty import followups_receivers
+
+        followups_receivers.connect()

@@ -86,6 +86,13 @@ JOBS: tuple[Job, ...] = (
         description="Issues the birthday vouchers and schedules the birthday mails of each new day (store time zone).",
         task="journey.birthday_rewards",
     ),
+    Job(
+        key="schedule_winback_mails",
+        func="journey.loyalty.followups.winback_job",
+        interval=24 * 3600,
+        description="Schedules a win-back mail for customers whose last order is older than the program's days.",
+        task="journey.schedule_winback_mails",
+    ),
 )
 
 

@@ -17,6 +17,7 @@ from .core.models import (
     VoucherRedemption,
 )
 from .loyalty.birthday_models import BirthdayProgram, BirthdayReward
+from .loyalty.followups_models import PostPurchaseProgram, WinbackProgram
 from .loyalty.models import CustomerProfile
 from .promotions.models import Campaign, CampaignTouch, CodeBatch
 from .promotions.quantity import BuyXPayYBenefit, QuantityPromotion, QuantityTier
@@ -41,6 +42,7 @@ __all__ = [
     "PersonalVoucher",
     "QuantityPromotion",
     "QuantityTier",
+    "PostPurchaseProgram",
     "RecoveryStep",
     "RelatedBuild",
     "RelatedClick",
@@ -49,6 +51,7 @@ __all__ = [
     "Suppression",
     "TrackingEvent",
     "VoucherRedemption",
+    "WinbackProgram",
 ]
 
 

@@ -156,6 +156,7 @@ class ToolRegistry:
         "journey.loyalty.tool",
         "journey.promotions.quantity_tool",
         "journey.promotions.tool",
+        "journey.loyalty.followups_tool",
     )
 
     def register(self, tool: Tool, *, replace=False) -> Tool:

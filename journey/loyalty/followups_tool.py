@@ -1,0 +1,88 @@
+"""Post-purchase and win-back as journey tools (phase Retain): their health and their numbers on the journey map."""
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from ..core.models import Message
+from ..phases import Phase
+from ..registry import Health, Metric, Tool, Touchpoint
+from . import followups_mail  # noqa: F401  (registers the two mail kinds with the outbox)
+from .followups import POST_PURCHASE, WINBACK
+from .followups_models import PostPurchaseProgram, WinbackProgram
+
+
+def _scheduled(tool):
+    return Message.objects.filter(tool=tool, state=Message.State.SCHEDULED).count()
+
+
+def post_purchase_health():
+    program = PostPurchaseProgram.load()
+    if not program.is_active:
+        return Health.idle(_("Turned off: switch the post-purchase program on in admin."))
+    n = _scheduled(POST_PURCHASE)
+    return Health.ok(ngettext("%(n)d thank-you mail waiting to be sent.", "%(n)d thank-you mails waiting to be sent.",
+                              n) % {"n": n})
+
+
+def winback_health():
+    program = WinbackProgram.load()
+    if not program.is_active:
+        return Health.idle(_("Turned off: switch the win-back program on in admin."))
+    n = _scheduled(WINBACK)
+    return Health.ok(ngettext("After %(days)d days without an order; %(n)d mail waiting to be sent.",
+                              "After %(days)d days without an order; %(n)d mails waiting to be sent.", n)
+                     % {"days": program.after_days, "n": n})
+
+
+def program_metrics(tool):
+    def metrics(start, end):
+        from .numbers import program_numbers
+
+        numbers = program_numbers(tool, start, end)
+        rows = [
+            Metric(_("Mails sent"), numbers.sent),
+            Metric(_("Opened"), numbers.opened),
+            Metric(_("Clicked"), numbers.clicked),
+            Metric(_("Vouchers redeemed"), numbers.vouchers_redeemed),
+            Metric(_("Revenue from voucher orders"), numbers.revenue, "money"),
+        ]
+        if numbers.repeat_rate is not None:
+            rows.append(Metric(_("Ordered again (recipients)"), numbers.repeat_rate, "percent"))
+        if numbers.non_recipient_repeat_rate is not None:
+            rows.append(Metric(_("Ordered again (others)"), numbers.non_recipient_repeat_rate, "percent"))
+        return rows
+
+    return metrics
+
+
+POST_PURCHASE_TOOL = Tool(
+    key=POST_PURCHASE,
+    name=_("Post-purchase voucher"),
+    description=_("Thanks customers after an order with a single-use voucher for their next one and products "
+                  "that go with what they bought."),
+    phases=[Phase.RETAIN],
+    touchpoints=[Touchpoint.EMAIL],
+    health=post_purchase_health,
+    metrics=program_metrics(POST_PURCHASE),
+    jobs=["send_due_messages"],
+    admin_url_name="admin:journey_postpurchaseprogram_changelist",
+    order=20,
+)
+
+WINBACK_TOOL = Tool(
+    key=WINBACK,
+    name=_("Win-back mail"),
+    description=_("Invites customers who have not ordered for a while back, with a voucher."),
+    phases=[Phase.RETAIN],
+    touchpoints=[Touchpoint.EMAIL],
+    health=winback_health,
+    metrics=program_metrics(WINBACK),
+    jobs=["schedule_winback_mails", "send_due_messages"],
+    admin_url_name="admin:journey_winbackprogram_changelist",
+    order=30,
+)
+
+
+def register_all(registry):
+    registry.register(POST_PURCHASE_TOOL)
+    registry.register(WINBACK_TOOL)
