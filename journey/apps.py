@@ -13,8 +13,10 @@ class JourneyConfig(AppConfig):
         from anymail.signals import tracking
 
         from . import checks  # noqa: F401
+        from .core import capture
         from .core.tracking import on_tracking
         from .recovery import receivers as recovery_receivers
 
         recovery_receivers.connect()
+        capture.connect()
         tracking.connect(on_tracking, dispatch_uid="journey.core.tracking")

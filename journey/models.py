@@ -6,6 +6,7 @@ Tool folders keep their models in their own modules; this file imports them.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .core.consent_models import ConsentRecord
 from .core.models import (
     JourneyEvent,
     LinkToken,
@@ -15,13 +16,16 @@ from .core.models import (
     Suppression,
     TrackingEvent,
 )
+from .insights.ga4_models import GA4Delivery
 from .loyalty.models import CustomerProfile
 from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
 
 __all__ = [
     "BasketActivity",
+    "ConsentRecord",
     "CustomerProfile",
+    "GA4Delivery",
     "JobState",
     "JourneyEvent",
     "JourneyMap",

@@ -149,7 +149,8 @@ class ToolRegistry:
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # Modules whose import registers journey's own tools; each tool folder adds itself here.
-    builtin_modules: tuple[str, ...] = ("journey.builtin_tools", "journey.recovery.tool", "journey.related.tool")
+    builtin_modules: tuple[str, ...] = ("journey.builtin_tools", "journey.recovery.tool", "journey.related.tool",
+                                        "journey.insights.widgets")
 
     def register(self, tool: Tool, *, replace=False) -> Tool:
         with self._lock:

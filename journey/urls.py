@@ -5,6 +5,7 @@
 
 from django.urls import path
 
+from .core import consent_views
 from .core import views as core_views
 from .recovery import views as recovery_views
 from .related import views as related_views
@@ -17,4 +18,5 @@ urlpatterns = [
     path("r-continue/", recovery_views.restore_after_login, name="restore-basket-continue"),
     path("basket/email/", recovery_views.email_my_basket, name="email-basket"),
     path("related/click/", related_views.record_click, name="related-click"),
+    path("consent/", consent_views.consent_view, name="consent"),
 ]
