@@ -20,6 +20,7 @@ import logging
 import re
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -244,7 +245,7 @@ def purchase(order) -> dict:
     cats, brands = categories_for(ids), brands_for(ids)
     codes = sorted({d.voucher_code for d in order.discounts.all() if d.voucher_code})
     items = [item(item_id_=item_id(upc=line.upc, pk=line.product_id or line.partner_sku),
-                  name=line.product_title or line.title, price=line.unit_price_incl_tax, quantity=line.quantity,
+                  name=line.title, price=line.unit_price_incl_tax, quantity=line.quantity,
                   categories=cats.get(line.product_id, ()), brand=brands.get(line.product_id), index=index)
              for index, line in enumerate(lines, start=1)]
     payload = {"transaction_id": order.number, "currency": order.currency or currency_of(),
@@ -304,7 +305,7 @@ def take_pending(request) -> list:
         try:
             payload = resolve(name, ref, request)
         except Exception:  # noqa: BLE001 - a deleted product or order: nothing to push
-            logger.debug("journey: GA4 %s %r not resolved", name, ref, exc_info=True)
+            logger.warning("journey: GA4 %s %r not resolved", name, ref, exc_info=True)
             payload = None
         if payload:
             out.append((name, payload))
@@ -419,8 +420,9 @@ def send(delivery_id) -> str:
         GA4Delivery.objects.filter(pk=delivery_id).update(state=GA4Delivery.State.FAILED,
                                                           error="GA4_MP_ENDPOINT must be an http(s) URL")
         return "failed"
-    url = (f"{endpoint}?measurement_id={measurement_id()}"
-           f"&api_secret={journey_settings.GA4_API_SECRET}")
+    query = urllib.parse.urlencode({"measurement_id": measurement_id(),
+                                    "api_secret": str(journey_settings.GA4_API_SECRET)})
+    url = f"{endpoint}?{query}"
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http(s) checked above

@@ -36,7 +36,9 @@ def journey_ga4_view_item_list(context, products, list_name, list_id=None):
     request = context.get("request")
     if not ga4.active(request):
         return ""
-    products = list(products or [])
+    # Haystack search results (Oscar's browse pages) wrap the product in ``.object``.
+    products = [getattr(p, "object", p) for p in (products or [])]
+    products = [p for p in products if p is not None]
     if not products:
         return ""
     payload = ga4.view_item_list(products, list_name, list_id, request)
