@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ["bench.storefront", "bench.recovery_scan", "bench.outbox_throughput", "bench.related_rebuild",
-           "bench.related_quality"]
+           "bench.related_quality", "bench.events_overhead"]
 
 
 def select(argv):

@@ -90,9 +90,10 @@ def ga4_health():
         return Health.error(_("JOURNEY['GA4_MEASUREMENT_ID'] is not a GA4 measurement id (G-…)."))
     if not ga4_id():
         return Health.idle(_("Not configured: set JOURNEY['GA4_MEASUREMENT_ID'] for GA4 e-commerce events."))
-    server = _(" and server-side purchases") if journey_settings.GA4_API_SECRET else ""
-    return Health.ok(_("%(id)s: e-commerce events in the browser%(server)s, with analytics consent.")
-                     % {"id": ga4_id(), "server": server})
+    if journey_settings.GA4_API_SECRET:
+        return Health.ok(_("%(id)s: e-commerce events in the browser and server-side purchases, with analytics "
+                           "consent.") % {"id": ga4_id()})
+    return Health.ok(_("%(id)s: e-commerce events in the browser, with analytics consent.") % {"id": ga4_id()})
 
 
 def register_all(registry):

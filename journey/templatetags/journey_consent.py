@@ -59,6 +59,9 @@ def journey_consent_banner(context):
     request = context.get("request")
     if not journey_settings.CONSENT_BANNER or request is None or _consent_url() is None:
         return ""
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.view_name == "journey:consent":
+        return ""  # the consent page shows the same form itself
     choice = consent.get(request)
     data = _form_context(request, choice)
     data["journey_consent_show"] = not choice.decided

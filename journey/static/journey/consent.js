@@ -44,7 +44,8 @@
     var data = new FormData(form);
     var submitter = event.submitter;
     data.set("action", submitter && submitter.name === "action" ? submitter.value : "save");
-    fetch(form.action, {
+    // form.action would be the buttons named "action": read the attribute.
+    fetch(form.getAttribute("action"), {
       method: "POST", body: data, credentials: "same-origin",
       headers: {"Accept": "application/json", "X-Requested-With": "XMLHttpRequest"}
     }).then(function (response) {
