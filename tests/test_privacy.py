@@ -24,7 +24,6 @@ from journey.insights.ga4_models import GA4Delivery
 from journey.loyalty.models import CustomerProfile
 from journey.recovery import services as recovery
 from journey.recovery.models import BasketActivity
-from journey.related.models import RelatedClick
 from journey.test.factories import basket_with, default_sequence, make_idle
 
 pytestmark = pytest.mark.django_db
