@@ -385,3 +385,13 @@ def test_referrer_classification_without_a_request():
     assert traffic.classify_referrer("https://search.brave.com/search?q=x") == ("brave", "organic")
     assert traffic.classify_referrer("not a url") == ("", "")
     assert traffic.landing_from({"utm_campaign": "x"}, "", {"shop.example.com"}) is None
+
+
+def test_a_missing_middleware_is_reported_by_a_system_check(settings):
+    from journey.checks import check_journey_middleware
+
+    assert check_journey_middleware() == []
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "JourneyMiddleware" not in m]
+    assert [m.id for m in check_journey_middleware()] == ["journey.W010"]
+    settings.JOURNEY = {**settings.JOURNEY, "EVENTS_ENABLED": False, "CONSENT_BANNER": False}
+    assert check_journey_middleware() == []

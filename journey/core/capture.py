@@ -56,6 +56,9 @@ def product_viewed(sender, product, user=None, request=None, response=None, **kw
     if request is None or getattr(response, "status_code", 200) >= 300:
         return
     events.record(Kind.PRODUCT_VIEW, request=request, tool="catalogue", product_id=product.pk)
+    capture = getattr(request, events.CAPTURE_ATTR, None)
+    if capture is not None:
+        capture.objects[("product", product.pk)] = product
     _ga4("view_item", product.pk, request)
 
 

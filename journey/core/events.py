@@ -161,6 +161,8 @@ class Capture:
     ga4: list = field(default_factory=list)
     # Orders placed during this request whose "order placed" event is still to be recorded (id -> Order).
     orders: dict = field(default_factory=dict)
+    # Objects the receivers already hold, so rendering a queued GA4 event does not load them again.
+    objects: dict = field(default_factory=dict)
 
 
 _current: ContextVar[Capture | None] = ContextVar("journey_capture", default=None)

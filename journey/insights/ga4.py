@@ -316,8 +316,10 @@ def resolve(name, ref, request=None):
     Product = get_model("catalogue", "Product")
     Basket = get_model("basket", "Basket")
     Order = get_model("order", "Order")
+    capture = getattr(request, events.CAPTURE_ATTR, None) if request is not None else None
     if name == "view_item":
-        product = Product.objects.filter(pk=ref).first()
+        product = (capture.objects.get(("product", ref)) if capture is not None else None) or \
+            Product.objects.filter(pk=ref).first()
         return view_item(product, request) if product else None
     if name == "add_to_cart":
         product = Product.objects.filter(pk=ref[0]).first()
