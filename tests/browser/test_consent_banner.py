@@ -31,8 +31,8 @@ def measured(settings):
     settings.JOURNEY = {**settings.JOURNEY, "GA4_MEASUREMENT_ID": "G-TEST1234", "HOTJAR_SITE_ID": "1234567"}
 
 
-def test_a_fresh_visitor_decides_in_the_banner_before_anything_non_essential_runs(browser, live_server, shot,
-                                                                                 measured):
+def test_a_fresh_visitor_decides_in_the_banner_before_anything_non_essential_runs(
+        browser, live_server, shot, fresh_visitor, measured):
     product = create_product(title="Organic Wildflower Honey", price=Decimal("6.00"), num_in_stock=10)
     url = live_server.url + product.get_absolute_url()
 
@@ -81,7 +81,7 @@ def test_a_fresh_visitor_decides_in_the_banner_before_anything_non_essential_run
     context.close()
 
 
-def test_the_choice_works_without_javascript(browser, live_server, measured):
+def test_the_choice_works_without_javascript(browser, live_server, measured, fresh_visitor):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(live_server.url + "/journey/consent/?next=/basket/")
