@@ -21,6 +21,7 @@ SCRIPTS = [
     "bench.promotions_hint",
     "bench.promotions",
     "bench.loyalty_followups",
+    "bench.events_overhead",
 ]
 
 

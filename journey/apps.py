@@ -13,15 +13,13 @@ class JourneyConfig(AppConfig):
         from anymail.signals import tracking
 
         from . import checks  # noqa: F401
+        from .core import capture, voucher_receivers
         from .core.tracking import on_tracking
+        from .loyalty import followups_receivers
         from .recovery import receivers as recovery_receivers
 
         recovery_receivers.connect()
-        from .core import voucher_receivers
-
         voucher_receivers.connect()
-        tracking.connect(on_tracking, dispatch_uid="journey.core.tracking")
-
-        from .loyalty import followups_receivers
-
         followups_receivers.connect()
+        capture.connect()
+        tracking.connect(on_tracking, dispatch_uid="journey.core.tracking")

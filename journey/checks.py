@@ -120,3 +120,43 @@ def check_email_backend(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+JOURNEY_MIDDLEWARE = "journey.core.middleware.JourneyMiddleware"
+
+
+@register()
+def check_journey_middleware(app_configs=None, **kwargs):
+    """Events and the consent banner need JourneyMiddleware (visitor id, buffered writes, landings)."""
+    if not (journey_settings.EVENTS_ENABLED or journey_settings.CONSENT_BANNER):
+        return []
+    paths = list(settings.MIDDLEWARE)
+    found = [i for i, path in enumerate(paths) if path == JOURNEY_MIDDLEWARE or _is_subclass(path, JOURNEY_MIDDLEWARE)]
+    if not found:
+        return [
+            Warning(
+                "journey's event capture or consent banner is on but JourneyMiddleware is not in MIDDLEWARE: "
+                "every event costs its own INSERT, no landing is recorded and the visitor cookie is never set.",
+                hint=f"Add '{JOURNEY_MIDDLEWARE}' after Oscar's BasketMiddleware, or set "
+                "JOURNEY['EVENTS_ENABLED'] = False and JOURNEY['CONSENT_BANNER'] = False.",
+                id="journey.W010",
+            )
+        ]
+    auth = [i for i, path in enumerate(paths) if path.endswith("AuthenticationMiddleware")]
+    if auth and found[0] < auth[0]:
+        return [
+            Warning(
+                "JourneyMiddleware comes before AuthenticationMiddleware: events cannot carry the signed-in user.",
+                hint="Move it after AuthenticationMiddleware (and after Oscar's BasketMiddleware).",
+                id="journey.W011",
+            )
+        ]
+    return []
+
+
+def _is_subclass(path, base):
+    try:
+        cls, base_cls = import_string(path), import_string(base)
+    except ImportError:
+        return False
+    return isinstance(cls, type) and issubclass(cls, base_cls)

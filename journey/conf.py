@@ -101,6 +101,58 @@ DEFAULTS = {
     # Order statuses (the shop's own names, compared case-insensitively) meaning the order was cancelled or
     # refunded: its post-purchase mail is cancelled, and it counts neither as an order nor as revenue.
     "ORDER_CANCELLED_STATUSES": ("Cancelled", "Canceled", "Refunded"),
+    # First-party events, consent and tracking (docs/privacy-and-tracking.md) ---------------------------------
+    # Record journey events (product views, basket, checkout, orders, mails, vouchers, landings…).
+    "EVENTS_ENABLED": True,
+    # Record requests from bots and crawlers too (flagged with device "bot"); by default they are ignored.
+    "EVENTS_RECORD_BOTS": False,
+    # Visitor id of a shopper who has not allowed analytics cookies: "daily" (a keyed digest of day, address and
+    # browser; no cookie), "session" (a digest of the session key, when there is a session) or "none".
+    "EVENTS_ANONYMOUS_VISITOR": "daily",
+    # Header holding the client address behind a proxy (e.g. "HTTP_X_FORWARDED_FOR"); None: REMOTE_ADDR.
+    "CLIENT_IP_HEADER": None,
+    # The first-party visitor cookie, set only with analytics consent.
+    "VISITOR_COOKIE_NAME": "journey_vid",
+    "VISITOR_COOKIE_DAYS": 395,
+    # A visit ends after this many minutes without an event (landings are counted once per visit and source).
+    "VISIT_MINUTES": 30,
+    # Path prefixes never counted as landings (admin, dashboard, journey's own links and beacons).
+    "LANDING_IGNORE_PATHS": ("/admin/", "/dashboard/", "/journey/", "/accounts/logout/"),
+    # Other host names of this shop (a referrer from them is not external).
+    "OWN_HOSTS": (),
+    # Consent banner: shown by {% journey_consent_banner %} until the visitor chooses.
+    "CONSENT_BANNER": True,
+    "CONSENT_COOKIE_NAME": "journey_consent",
+    "CONSENT_COOKIE_DAYS": 180,
+    # Change it when the banner's wording or the tools behind a category change: everyone is asked again.
+    "CONSENT_VERSION": "1",
+    # URL of the shop's privacy / cookie policy, linked from the banner (None: no link).
+    "PRIVACY_POLICY_URL": None,
+    # Google Analytics 4: measurement id ("G-XXXXXXX"); rendered only with analytics consent.
+    "GA4_MEASUREMENT_ID": None,
+    # Measurement Protocol API secret: with it, purchases (and refunds) are also sent server-side, once per order.
+    "GA4_API_SECRET": None,
+    "GA4_MP_ENDPOINT": "https://www.google-analytics.com/mp/collect",
+    # Push view_item, add_to_cart, remove_from_cart, begin_checkout and purchase automatically from Oscar's signals.
+    "GA4_AUTO_EVENTS": True,
+    # item_id: "upc" (Oscar's UPC, else the product id) or "pk".
+    "GA4_ITEM_ID": "upc",
+    # Code of a product attribute holding the brand (item_brand); None: no brand.
+    "GA4_BRAND_ATTRIBUTE": None,
+    # Order statuses that send a GA4 refund through the Measurement Protocol, e.g. ("Cancelled",).
+    "GA4_REFUND_STATUSES": (),
+    # Hotjar site id (analytics consent) and a chat widget: "crisp" (website id) or "tawk" ("property/widget").
+    "HOTJAR_SITE_ID": None,
+    "CHAT_PROVIDER": None,
+    "CHAT_ID": None,
+    # Consent category the chat widget waits for: "marketing" (default), "analytics" or "necessary".
+    "CHAT_CONSENT_CATEGORY": "marketing",
+    # Privacy: events, sent mails and consent records older than this many days are deleted by a daily job.
+    "EVENT_RETENTION_DAYS": 395,
+    "MESSAGE_RETENTION_DAYS": 730,
+    "CONSENT_RETENTION_DAYS": 3 * 365,
+    # Rows deleted per statement by the retention job.
+    "RETENTION_BATCH_SIZE": 5000,
 }
 
 

@@ -93,6 +93,20 @@ JOBS: tuple[Job, ...] = (
         description="Schedules a win-back mail for customers whose last order is older than the program's days.",
         task="journey.schedule_winback_mails",
     ),
+    Job(
+        key="purge_old_data",
+        func="journey.core.privacy.retention_job",
+        interval=24 * 3600,
+        description="Deletes events, mails and consent records older than EVENT_RETENTION_DAYS, "
+        "MESSAGE_RETENTION_DAYS and CONSENT_RETENTION_DAYS, in batches.",
+        task="journey.purge_old_data",
+    ),
+    Job(
+        key="ga4_send_pending",
+        func="journey.insights.ga4.send_pending",
+        interval=300,
+        description="Sends GA4 Measurement Protocol events (purchases, refunds) a lost task left waiting.",
+    ),
 )
 
 

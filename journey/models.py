@@ -6,6 +6,7 @@ Tool folders keep their models in their own modules; this file imports them.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .core.consent_models import ConsentRecord
 from .core.models import (
     JourneyEvent,
     LinkToken,
@@ -16,6 +17,7 @@ from .core.models import (
     TrackingEvent,
     VoucherRedemption,
 )
+from .insights.ga4_models import GA4Delivery
 from .loyalty.birthday_models import BirthdayProgram, BirthdayReward
 from .loyalty.followups_models import PostPurchaseProgram, WinbackProgram
 from .loyalty.models import CustomerProfile
@@ -32,7 +34,9 @@ __all__ = [
     "Campaign",
     "CampaignTouch",
     "CodeBatch",
+    "ConsentRecord",
     "CustomerProfile",
+    "GA4Delivery",
     "JobState",
     "JourneyEvent",
     "JourneyMap",

@@ -157,6 +157,7 @@ class ToolRegistry:
         "journey.promotions.quantity_tool",
         "journey.promotions.tool",
         "journey.loyalty.followups_tool",
+        "journey.insights.widgets",
     )
 
     def register(self, tool: Tool, *, replace=False) -> Tool:

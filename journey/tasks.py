@@ -58,3 +58,17 @@ def birthday_rewards():
 def schedule_winback_mails():
     """Schedule today's win-back mails if the daily run is due (beat sends this daily)."""
     return jobs.run_job("schedule_winback_mails", via="celery").state
+
+
+@shared_task(name="journey.ga4_send", ignore_result=True)
+def ga4_send(delivery_id):
+    """Send one GA4 Measurement Protocol event (purchase / refund) if it is still waiting: never twice."""
+    from .insights import ga4
+
+    return ga4.send(delivery_id)
+
+
+@shared_task(name="journey.purge_old_data", ignore_result=True)
+def purge_old_data():
+    """Delete events, sent mails and consent records older than their retention windows (beat sends this daily)."""
+    return jobs.run_job("purge_old_data", via="celery").state

@@ -5,6 +5,7 @@
 
 from django.urls import path
 
+from .core import consent_views
 from .core import views as core_views
 from .loyalty import profile_views as loyalty_views
 from .promotions import code_views as promotion_code_views
@@ -23,4 +24,5 @@ urlpatterns = [
     path("account/profile/", loyalty_views.profile, name="account-profile"),
     path("basket/code/", promotion_code_views.apply_code, name="apply-code"),
     path("c/<slug:slug>/", promotion_views.campaign_link, name="campaign-link"),
+    path("consent/", consent_views.consent_view, name="consent"),
 ]

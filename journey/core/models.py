@@ -176,6 +176,8 @@ class JourneyEvent(models.Model):
             models.Index(fields=["created_at", "kind"], name="journey_event_when_kind"),
             models.Index(fields=["visitor_id", "created_at"], name="journey_event_visitor"),
             models.Index(fields=["user_id", "created_at"], name="journey_event_user"),
+            # Orders are few among events: a small partial index for attribution and erasure by order.
+            models.Index(fields=["order_id"], name="journey_event_order", condition=models.Q(order_id__isnull=False)),
         ]
 
     def __str__(self):

@@ -73,6 +73,10 @@ def apply_event(event, esp_name="") -> bool:
                 Message.objects.filter(pk=message.pk).update(**fields)
     except IntegrityError:
         return False  # the same event delivered again
+    if field in ("opened_at", "clicked_at") and field in fields:  # the first open / click: a journey event
+        from .capture import mail_tracked
+
+        mail_tracked(message, event.event_type, when)
     reason = SUPPRESS.get(event.event_type)
     if reason and not (event.event_type == "bounced" and _is_soft_bounce(event)):
         suppression.suppress(event.recipient or message.to_email, reason, message=message,

@@ -5,6 +5,8 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from ..core import events
+from ..phases import Phase
 from .models import ListKind, RelatedClick, Source
 
 CLICKS_PER_MINUTE = 60
@@ -41,4 +43,8 @@ def record_click(request):
     except (TypeError, ValueError):
         return HttpResponseBadRequest("kind, product and position must be whole numbers in range")
     click.save()
+    events.record(events.Kind.RELATED_CLICK, request=request, tool="related", product_id=click.product_id,
+                  phase=Phase.SELL if kind == ListKind.CROSS_SELL else Phase.CONVINCE,
+                  ref=str(click.anchor_id or ""),
+                  data={"list": ListKind(kind).name.lower(), "position": click.position, "source": source})
     return HttpResponse(status=204)

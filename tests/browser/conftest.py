@@ -40,3 +40,39 @@ def shot(request):
         return path
 
     return take
+
+
+@pytest.fixture
+def fresh_visitor():
+    """Ask for this in a test of the consent banner itself: its visitors have not answered the banner yet."""
+    return True
+
+
+@pytest.fixture(autouse=True)
+def consent_answered(request):
+    """Visitors in the other browser tests have already answered journey's consent banner (necessary cookies only),
+    so the banner does not cover the page they click on."""
+    names = request.fixturenames
+    if "fresh_visitor" in names or "browser" not in names or "live_server" not in names:
+        yield
+        return
+    from journey.conf import journey_settings
+
+    browser, live_server = request.getfixturevalue("browser"), request.getfixturevalue("live_server")
+    cookie = [{"name": journey_settings.CONSENT_COOKIE_NAME, "value": f"{journey_settings.CONSENT_VERSION}:00:test",
+               "url": live_server.url}]
+    new_context, new_page = browser.new_context, browser.new_page
+
+    def answered_context(*args, **kwargs):
+        context = new_context(*args, **kwargs)
+        context.add_cookies(cookie)
+        return context
+
+    def answered_page(*args, **kwargs):
+        page = new_page(*args, **kwargs)
+        page.context.add_cookies(cookie)
+        return page
+
+    browser.new_context, browser.new_page = answered_context, answered_page
+    yield
+    del browser.new_context, browser.new_page

@@ -1,0 +1,77 @@
+"""Consent banner and head snippets.
+
+    {% load journey_consent %}
+    {% journey_head %}              in <head>: Google consent mode v2 defaults (denied), then the snippets the
+                                    visitor's choice allows (GA4, Hotjar, chat) and GA4 e-commerce events
+    {% journey_consent_banner %}    before </body>: the banner, shown until the visitor chooses
+    {% journey_consent_link %}      in the footer: "Cookie settings" (opens the banner; a page without JavaScript)
+"""
+
+from django import template
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils.safestring import mark_safe
+
+from ..conf import journey_settings
+from ..core import consent
+from ..insights import ga4, widgets
+
+register = template.Library()
+
+
+def _consent_url():
+    try:
+        return reverse("journey:consent")
+    except NoReverseMatch:
+        return None
+
+
+def _next(request):
+    return request.get_full_path() if request is not None else "/"
+
+
+@register.simple_tag(takes_context=True)
+def journey_head(context):
+    request = context.get("request")
+    choice = consent.get(request)
+    data = widgets.snippet_context(request, choice)
+    data.update(
+        consent_defaults=ga4.js_json(consent.GTAG_DEFAULTS),
+        consent_update=ga4.js_json(choice.as_gtag()) if choice.decided else "",
+        ga4_events=[(name, ga4.js_json(payload)) for name, payload in ga4.take_pending(request)]
+        if data["ga4_id"] else [],
+        consent_banner=bool(journey_settings.CONSENT_BANNER and _consent_url()),
+    )
+    return mark_safe(render_to_string("journey/consent/head.html", data))  # noqa: S308 - our template
+
+
+def _form_context(request, choice):
+    return {
+        "journey_consent": choice,
+        "journey_consent_categories": consent.CATEGORIES,
+        "journey_consent_next": _next(request),
+        "journey_privacy_url": journey_settings.PRIVACY_POLICY_URL,
+    }
+
+
+@register.simple_tag(takes_context=True)
+def journey_consent_banner(context):
+    request = context.get("request")
+    if not journey_settings.CONSENT_BANNER or request is None or _consent_url() is None:
+        return ""
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.view_name == "journey:consent":
+        return ""  # the consent page shows the same form itself
+    choice = consent.get(request)
+    data = _form_context(request, choice)
+    data["journey_consent_show"] = not choice.decided
+    return mark_safe(render_to_string("journey/consent/banner.html", data, request=request))  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def journey_consent_link(context):
+    request = context.get("request")
+    if _consent_url() is None:
+        return ""
+    return mark_safe(render_to_string("journey/consent/link.html",  # noqa: S308
+                                      {"journey_consent_next": _next(request)}))

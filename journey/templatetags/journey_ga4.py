@@ -1,0 +1,79 @@
+"""GA4 e-commerce events a template pushes itself (GA4 item schema; nothing without analytics consent and
+``JOURNEY["GA4_MEASUREMENT_ID"]``).
+
+    {% load journey_ga4 %}
+    {% journey_ga4_view_item_list products "Category: Cheese" %}   a list (select_item follows clicks on it)
+    {% journey_ga4_view_item product %}
+    {% journey_ga4_view_cart basket %}
+    {% journey_ga4_begin_checkout basket %}
+    {% journey_ga4_purchase order %}
+
+view_item, add_to_cart, remove_from_cart, begin_checkout and purchase are also pushed automatically by
+``{% journey_head %}`` (``JOURNEY["GA4_AUTO_EVENTS"]``): use these tags for the others, or with auto events off.
+"""
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from ..insights import ga4
+
+register = template.Library()
+GTAG = "(window.gtag||function(){(window.dataLayer=window.dataLayer||[]).push(arguments);})"
+
+
+def _event(request, name, payload, extra=""):
+    if not payload or not ga4.active(request):
+        return ""
+    nonce = getattr(request, "csp_nonce", "")
+    attrs = format_html(' nonce="{}"', nonce) if nonce else ""
+    return mark_safe(  # noqa: S308 - JSON escaped for a script element
+        f'<script data-journey-ga4="{name}"{attrs}>{GTAG}("event","{name}",{ga4.js_json(payload)});{extra}</script>')
+
+
+@register.simple_tag(takes_context=True)
+def journey_ga4_view_item_list(context, products, list_name, list_id=None):
+    request = context.get("request")
+    if not ga4.active(request):
+        return ""
+    # Haystack search results (Oscar's browse pages) wrap the product in ``.object``.
+    products = [getattr(p, "object", p) for p in (products or [])]
+    products = [p for p in products if p is not None]
+    if not products:
+        return ""
+    payload = ga4.view_item_list(products, list_name, list_id, request)
+    # select_item: ga4.js matches clicked links against these URLs.
+    urls = {product.get_absolute_url(): index for index, product in enumerate(products)}
+    registration = (f"(window.journeyGa4Lists=window.journeyGa4Lists||[]).push("
+                    f"{ga4.js_json({'payload': payload, 'urls': urls})});")
+    return _event(request, "view_item_list", payload, registration)
+
+
+@register.simple_tag(takes_context=True)
+def journey_ga4_view_item(context, product):
+    request = context.get("request")
+    return _event(request, "view_item", ga4.view_item(product, request) if ga4.active(request) else None)
+
+
+@register.simple_tag(takes_context=True)
+def journey_ga4_view_cart(context, basket):
+    request = context.get("request")
+    if basket is None or not getattr(basket, "id", None) or basket.is_empty:
+        return ""
+    return _event(request, "view_cart", ga4.view_cart(basket) if ga4.active(request) else None)
+
+
+@register.simple_tag(takes_context=True)
+def journey_ga4_begin_checkout(context, basket):
+    request = context.get("request")
+    if basket is None or not getattr(basket, "id", None):
+        return ""
+    return _event(request, "begin_checkout", ga4.begin_checkout(basket) if ga4.active(request) else None)
+
+
+@register.simple_tag(takes_context=True)
+def journey_ga4_purchase(context, order):
+    request = context.get("request")
+    if order is None:
+        return ""
+    return _event(request, "purchase", ga4.purchase(order) if ga4.active(request) else None)
