@@ -93,10 +93,6 @@ DEFAULTS = {
     # saving a promotion refreshes them at once, changes to an Oscar range show within this time.
     "QUANTITY_HINT_CACHE_SECONDS": 300,
     # Campaign discounts ---------------------------------------------------------------------------------------
-    # Days the first-party cookie that keeps a visitor's first and last campaign lives (0: no cookie; the
-    # session then stands in, and the first touch only lasts a session).  A consented visitor id set by the host
-    # (request.journey_visitor_id) is used instead when present.
-    "CAMPAIGN_VISITOR_COOKIE_DAYS": 90,
     # Post-purchase and win-back (Retain) ---------------------------------------------------------------------
     # Order statuses (the shop's own names, compared case-insensitively) meaning the order was cancelled or
     # refunded: its post-purchase mail is cancelled, and it counts neither as an order nor as revenue.

@@ -47,3 +47,16 @@ def empty_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+# A browser's User-Agent: journey's event capture counts requests without one as bots (and records nothing).
+BROWSER_USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
+)
+
+
+@pytest.fixture
+def client():
+    from django.test import Client
+
+    return Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)

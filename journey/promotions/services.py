@@ -575,10 +575,6 @@ def _touch(visitor_id, campaign, utm, request, now):
     return touch
 
 
-def new_visitor_id() -> str:
-    return secrets.token_urlsafe(16)
-
-
 # Numbers -------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CampaignNumbers:

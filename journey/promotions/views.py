@@ -8,13 +8,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from oscar.core.loading import get_class
 
-from ..conf import journey_settings
 from ..core import events
 from . import services
 from .models import Campaign
-
-VISITOR_COOKIE = "journey_visitor"
-VISITOR_SALT = "journey.promotions.visitor"
 
 
 def _safe(request, url):
@@ -23,21 +19,17 @@ def _safe(request, url):
 
 
 def _visitor(request):
-    """(visitor id, whether it is new and needs our cookie).  A consented id set by the host wins."""
-    visitor = getattr(request, events.VISITOR_ATTR, "")
+    """The visitor id: JourneyMiddleware's consent-aware id (a first-party cookie only with analytics consent),
+    else the session.  Journey sets no tracking cookie of its own here."""
+    visitor = events.visitor_for(request)
     if visitor:
-        return visitor, False
-    visitor = request.get_signed_cookie(VISITOR_COOKIE, default="", salt=VISITOR_SALT)
-    if visitor:
-        return visitor, False
-    if journey_settings.CAMPAIGN_VISITOR_COOKIE_DAYS:
-        return services.new_visitor_id(), True
+        return visitor
     session = getattr(request, "session", None)
     if session is None:
-        return "", False
+        return ""
     if not session.session_key:
         session.save()
-    return session.session_key, False
+    return session.session_key
 
 
 @never_cache
@@ -46,7 +38,7 @@ def campaign_link(request, slug):
     target = request.GET.get("next", "")
     if not _safe(request, target):
         target = campaign.landing_path if _safe(request, campaign.landing_path) else "/"
-    visitor, new_visitor = _visitor(request)
+    visitor = _visitor(request)
     landing = services.land(request, campaign, utm=services.utm_from(request.GET), visitor_id=visitor)
     messages.add_message(request, landing.level, landing.message)
     response = HttpResponseRedirect(target)
@@ -58,8 +50,4 @@ def campaign_link(request, slug):
                             BasketMiddleware(get_response=None).get_basket_hash(basket.pk),
                             max_age=settings.OSCAR_BASKET_COOKIE_LIFETIME,
                             secure=settings.OSCAR_BASKET_COOKIE_SECURE, httponly=True, samesite="Lax")
-    if new_visitor:
-        response.set_signed_cookie(VISITOR_COOKIE, visitor, salt=VISITOR_SALT,
-                                   max_age=journey_settings.CAMPAIGN_VISITOR_COOKIE_DAYS * 86400,
-                                   secure=request.is_secure(), httponly=True, samesite="Lax")
     return response
