@@ -74,6 +74,9 @@ DEFAULTS = {
     "RELATED_CACHE_SECONDS": 300,
     # Hour (store time zone) of the nightly rebuild; the job runs once a day, at or after this hour.
     "RELATED_REBUILD_HOUR": 3,
+    # Fill the slots that order history cannot fill with similar products of the same category (title words, price)
+    # before the category's best sellers; False: the category's best sellers only.
+    "RELATED_SIMILAR_PRODUCTS": True,
 }
 
 

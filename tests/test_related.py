@@ -79,6 +79,20 @@ def test_fallback_prefers_the_same_category(shop, settings):
     assert live_list(shop["soap"])[0] == ("Bread", Source.FALLBACK_CATEGORY)
 
 
+def test_similar_products_fill_before_the_category_best_sellers_unless_switched_off(shop, settings):
+    dairy = Category.add_root(name="Dairy")
+    goat = create_product(title="Goat cheese", price=Decimal("2.10"), num_in_stock=10)
+    for product in (shop["cheese"], shop["wine"], goat):
+        ProductCategory.objects.create(product=product, category=dairy)
+    services.rebuild()
+    assert live_list(goat)[0] == ("Cheese", Source.SIMILAR)
+    assert ("Wine", Source.FALLBACK_CATEGORY) in live_list(goat)
+    settings.JOURNEY = {**settings.JOURNEY, "RELATED_SIMILAR_PRODUCTS": False}
+    services.rebuild()
+    assert live_list(goat)[0] == ("Cheese", Source.FALLBACK_CATEGORY)  # the category's best seller
+    assert Source.SIMILAR not in {source for _, source in live_list(goat)}
+
+
 def test_unavailable_and_private_products_are_never_listed(shop):
     shop["crackers"].stockrecords.update(num_in_stock=0)
     shop["wine"].is_public = False

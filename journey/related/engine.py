@@ -21,13 +21,17 @@ How :func:`build` works
 The scoring, and why
 --------------------
 Ranking by raw co-count maximises the hit rate but recommends the same few staples (milk, bananas, bread) from every
-product; dividing by the target's popularity (``count / freq(target) ** beta``) spreads the lists over the catalogue
-but costs hit rate everywhere.  The hit rate lives in the lists of frequently bought products (they are the anchors
-shoppers see most), while most distinct products would come from the lists of the many less frequent ones.  So the
-default fills the first ``round(base_slots + slots_per_decade * log10(1 + freq(anchor)))`` slots of a list by raw
-co-count and the remaining slots by ``count / freq(target) ** beta``: a bestseller's list is (almost) all co-count, a
-niche product's list is mostly popularity-normalised.  ``bench/related_quality.py`` measures the trade-off on the
-Complete Journey data against the one-knob blends.
+product; dividing by the target's popularity (``count / freq(target) ** beta``) finds what goes with *this* product
+but costs hit rate.  The hit rate lives in the lists of frequently bought products (they are the anchors shoppers see
+most), while most distinct products would come from the lists of the many less frequent ones.  So each row starts with
+``round(base_slots + slots_per_decade * log10(1 + freq(anchor)))`` entries by raw co-count (a best seller's list is
+almost all co-count), followed by entries by ``count / freq(target) ** beta``.  ``journey.related.lists`` turns rows
+into the lists the shop shows (it makes up short count slots with best sellers, keeps two normalised entries and
+fills the rest with similar products, :func:`similar`); ``bench/related_quality.py`` measures the whole trade-off on
+the Complete Journey data.
+
+:func:`similar` is the content side: products of the same category with the most similar title (tf-idf over the
+title's words), nearest in price first.
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
             rules, broken = _rules()
         if progress:
             progress(f"read {len(order_ids):,} order lines")
-        policy = lists.ListPolicy(size=size)
+        policy = lists.ListPolicy(size=size, similar=bool(journey_settings.RELATED_SIMILAR_PRODUCTS))
         with report.timed("compute"):
             top = engine.build(
                 order_ids, product_ids, epochs, now=int(newest.timestamp()),
@@ -181,7 +181,8 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
     build.rows = rows
     build.stats = {"seconds": report.seconds, "notes": report.notes, "window_days": window,
                    "half_life_days": journey_settings.RELATED_HALF_LIFE_DAYS,
-                   "min_support": journey_settings.RELATED_MIN_SUPPORT}
+                   "min_support": journey_settings.RELATED_MIN_SUPPORT,
+                   "similar_products": bool(journey_settings.RELATED_SIMILAR_PRODUCTS)}
     build.save(update_fields=["finished_at", "duration", "orders", "lines", "products", "rows", "stats", "status"])
     return report
 
