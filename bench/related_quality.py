@@ -316,7 +316,8 @@ def main(argv=None):
     pairable = build(*train[:2], min_support=2, k=1)
     with_pairs = int((pairable.neighbours >= 0).any(axis=1).sum())
     print(f"Ceiling: with min_support=2 only {with_pairs:,} of {len(pairable):,} training products have any pair at "
-          f"all, so no scoring can put more than {with_pairs:,} distinct products into lists.")
+          f"all, so no scoring can put more than {with_pairs:,} distinct products into computed lists "
+          f"(the shipped lists below add similar products).")
     print("\nThe issue's figures for comparison (raw co-count, cosine and the freq^beta blends as measured there):")
     print(table(["variant", "HR@10", "coverage"], [[n, f"{h:.3f}", f"{c:,}"] for n, h, c in ISSUE]))
 

@@ -206,7 +206,7 @@ def test_the_basket_cross_sell_leaves_out_what_is_in_the_basket(shop):
 def test_product_and_basket_pages_show_the_lists(shop, client):
     services.rebuild()
     page = client.get(shop["cheese"].get_absolute_url()).content.decode()
-    assert "Customers who bought this also bought" in page and "Crackers" in page
+    assert 'data-journey-list="1"' in page and "Crackers" in page
     client.post(reverse("basket:add", args=[shop["cheese"].pk]), {"quantity": 1})
     basket_page = client.get(reverse("basket:summary")).content.decode()
     assert "Complete your basket" in basket_page and 'data-journey-list="2"' in basket_page
@@ -295,3 +295,15 @@ def test_the_rebuild_stores_exactly_the_lists_the_evaluation_measures():
     assert stored == expected
     assert {row[3] for row in stored} >= {Source.COMPUTED, Source.SIMILAR, Source.FALLBACK_BESTSELLER}
     assert butter.pk not in {row[1] for row in stored}  # out of stock
+
+
+def test_the_heading_says_bought_together_only_when_every_product_shown_was_bought_together(shop, client):
+    for name in ("bread", "bread", "soap", "soap", "jam"):
+        order_of(shop["cheese"], shop[name])
+    services.rebuild()
+    # Cheese (11 orders): its four popular slots are all pairs seen in two or more orders.
+    page = client.get(shop["cheese"].get_absolute_url()).content.decode()
+    assert "Customers who bought this also bought" in page and "You may also like" not in page
+    # Soap (2 orders): one pair (cheese); a best seller makes up the second popular slot.
+    page = client.get(shop["soap"].get_absolute_url()).content.decode()
+    assert "You may also like" in page and "Customers who bought this also bought" not in page
