@@ -449,7 +449,7 @@ class Similarity:
     """
 
     groups: int = 8
-    window: int = 12
+    window: int = 8
     price_weight: float = 1.0
 
     def __post_init__(self):

@@ -44,7 +44,7 @@ class ListPolicy:
     extra_evidence: int = 2  # distinctive complements after the popular ones
     bestsellers_make_up_popular: bool = True  # fill the popular-complement slots with best sellers when pairs are few
     similar: bool = True  # fill the rest with similar products of the category (False: category best sellers)
-    similarity: engine.Similarity = field(default_factory=lambda: engine.Similarity(groups=8, window=8))
+    similarity: engine.Similarity = engine.DEFAULT_SIMILARITY
 
     def __post_init__(self):
         if self.size < 1:
