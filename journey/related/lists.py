@@ -236,7 +236,7 @@ class _Builder:
 
     def __init__(self, n, size, allowed, pair_keys):
         self.n, self.size, self.allowed, self.pair_keys = n, size, allowed, pair_keys
-        self.neighbours = np.full((n, size), -1, dtype=np.int64)
+        self.neighbours = np.full((n, size), -1, dtype=np.int32)
         self.sources = np.zeros((n, size), dtype=np.int8)
         self.scores = np.zeros((n, size), dtype=np.float32)
         self.evidence = np.zeros((n, size), dtype=np.int64)
@@ -246,13 +246,16 @@ class _Builder:
         n = self.n
         if n == 0 or candidates.shape[1] == 0:
             return
-        candidates = np.broadcast_to(candidates, (n, candidates.shape[1]))
-        anchor = np.arange(n)[:, None]
+        candidates = np.broadcast_to(candidates.astype(np.int32, copy=False), (n, candidates.shape[1]))
+        anchor = np.arange(n, dtype=np.int32)[:, None]
         ok = (candidates >= 0) & (candidates != anchor)
         ok &= self.allowed[np.where(ok, candidates, 0)]
-        ok &= ~(candidates[:, :, None] == self.neighbours[:, None, :]).any(axis=2)
+        for slot in range(self.size):  # not listed yet (one slot at a time: no (n, m, size) temporary)
+            if not self.count.any() or slot >= self.count.max():
+                break
+            ok &= candidates != self.neighbours[:, slot : slot + 1]
         if len(self.pair_keys):
-            ok &= ~np.isin(anchor * n + candidates, self.pair_keys)
+            ok &= ~np.isin(anchor.astype(np.int64) * n + candidates, self.pair_keys)
         position = self.count[:, None] + np.cumsum(ok, axis=1) - 1
         put = ok & (position < np.broadcast_to(np.asarray(limit), (n,))[:, None])
         rows, cols = np.nonzero(put)
