@@ -149,6 +149,9 @@ DEFAULTS = {
     "CONSENT_RETENTION_DAYS": 3 * 365,
     # Rows deleted per statement by the retention job.
     "RETENTION_BATCH_SIZE": 5000,
+    # Fill the slots that order history cannot fill with similar products of the same category (title words, price)
+    # before the category's best sellers; False: the category's best sellers only.
+    "RELATED_SIMILAR_PRODUCTS": True,
 }
 
 

@@ -79,6 +79,20 @@ def test_fallback_prefers_the_same_category(shop, settings):
     assert live_list(shop["soap"])[0] == ("Bread", Source.FALLBACK_CATEGORY)
 
 
+def test_similar_products_fill_before_the_category_best_sellers_unless_switched_off(shop, settings):
+    dairy = Category.add_root(name="Dairy")
+    goat = create_product(title="Goat cheese", price=Decimal("2.10"), num_in_stock=10)
+    for product in (shop["cheese"], shop["wine"], goat):
+        ProductCategory.objects.create(product=product, category=dairy)
+    services.rebuild()
+    assert live_list(goat)[0] == ("Cheese", Source.SIMILAR)
+    assert ("Wine", Source.FALLBACK_CATEGORY) in live_list(goat)
+    settings.JOURNEY = {**settings.JOURNEY, "RELATED_SIMILAR_PRODUCTS": False}
+    services.rebuild()
+    assert live_list(goat)[0] == ("Cheese", Source.FALLBACK_CATEGORY)  # the category's best seller
+    assert Source.SIMILAR not in {source for _, source in live_list(goat)}
+
+
 def test_unavailable_and_private_products_are_never_listed(shop):
     shop["crackers"].stockrecords.update(num_in_stock=0)
     shop["wine"].is_public = False
@@ -192,7 +206,7 @@ def test_the_basket_cross_sell_leaves_out_what_is_in_the_basket(shop):
 def test_product_and_basket_pages_show_the_lists(shop, client):
     services.rebuild()
     page = client.get(shop["cheese"].get_absolute_url()).content.decode()
-    assert "Customers who bought this also bought" in page and "Crackers" in page
+    assert 'data-journey-list="1"' in page and "Crackers" in page
     client.post(reverse("basket:add", args=[shop["cheese"].pk]), {"quantity": 1})
     basket_page = client.get(reverse("basket:summary")).content.decode()
     assert "Complete your basket" in basket_page and 'data-journey-list="2"' in basket_page
@@ -234,3 +248,62 @@ def test_a_cached_list_carries_each_visitors_own_csrf_token(shop):
     response = second.post(reverse("basket:add", args=[shop["crackers"].pk]),
                            {"quantity": 1, "csrfmiddlewaretoken": tokens[0]})
     assert response.status_code == 302
+
+
+def test_the_rebuild_stores_exactly_the_lists_the_evaluation_measures():
+    """One code path: the lists in the database equal ``evaluation.shipped_lists`` on the same orders and catalogue
+    (described here independently of the rebuild's own catalogue query)."""
+    import numpy as np
+
+    from journey.related.evaluation import shipped_lists
+    from journey.related.lists import Catalogue
+
+    dairy, bakery = Category.add_root(name="Dairy"), Category.add_root(name="Bakery")
+    spec = [("Cheddar cheese 200 g", dairy, "3.00", 10), ("Cheddar cheese 400 g", dairy, "5.50", 10),
+            ("Goat cheese", dairy, "3.20", 10), ("Milk 1 l", dairy, "1.00", 10), ("Butter", dairy, "2.10", 0),
+            ("Rye bread", bakery, "2.20", 10), ("White bread", bakery, "1.90", 10), ("Crackers", bakery, "1.50", 10),
+            ("Jam", None, "2.50", 10), ("Hand soap", None, "2.00", 10)]
+    products = []
+    for title, category, price, stock in spec:
+        product = create_product(title=title, price=Decimal(price), num_in_stock=stock)
+        if category is not None:
+            ProductCategory.objects.create(product=product, category=category)
+        products.append(product)
+    cheddar, big_cheddar, goat, milk, butter, rye, white, crackers, jam, _soap = products
+    baskets = [[cheddar, crackers, milk]] * 3 + [[cheddar, rye]] * 2 + [[milk, white]] * 4 + [[goat, jam]]
+    baskets += [[big_cheddar, crackers, butter]] * 2 + [[milk, rye, jam]] * 2
+    orders = [order_of(*basket) for basket in baskets]
+
+    services.rebuild()
+    stored = list(RelatedProduct.objects.filter(build__status="live").order_by("product_id", "rank").values_list(
+        "product_id", "related_id", "rank", "source", "evidence"))
+
+    order_ids = np.array([o.pk for o, basket in zip(orders, baskets, strict=True) for _ in basket])
+    product_ids = np.array([p.pk for basket in baskets for p in basket])
+    by_pk = sorted(zip(products, spec, strict=True), key=lambda pair: pair[0].pk)
+    catalogue = Catalogue(
+        product_ids=[p.pk for p, _ in by_pk],
+        buyable=[s[3] > 0 for _, s in by_pk],
+        categories=[s[1].pk if s[1] else -1 for _, s in by_pk],
+        titles=[s[0] for _, s in by_pk],
+        prices=[float(s[2]) for _, s in by_pk],
+    )
+    measured = shipped_lists(order_ids, product_ids, catalogue)
+    product, related, _kind, rank, _score, evidence, source = measured.columns(kind=ListKind.BOUGHT_TOGETHER)
+    expected = sorted(zip(product.tolist(), related.tolist(), rank.tolist(), source.tolist(), evidence.tolist(),
+                          strict=True), key=lambda row: (row[0], row[2]))
+    assert stored == expected
+    assert {row[3] for row in stored} >= {Source.COMPUTED, Source.SIMILAR, Source.FALLBACK_BESTSELLER}
+    assert butter.pk not in {row[1] for row in stored}  # out of stock
+
+
+def test_the_heading_says_bought_together_only_when_every_product_shown_was_bought_together(shop, client):
+    for name in ("bread", "bread", "soap", "soap", "jam"):
+        order_of(shop["cheese"], shop[name])
+    services.rebuild()
+    # Cheese (11 orders): its four popular slots are all pairs seen in two or more orders.
+    page = client.get(shop["cheese"].get_absolute_url()).content.decode()
+    assert "Customers who bought this also bought" in page and "You may also like" not in page
+    # Soap (2 orders): one pair (cheese); a best seller makes up the second popular slot.
+    page = client.get(shop["soap"].get_absolute_url()).content.decode()
+    assert "You may also like" in page and "Customers who bought this also bought" not in page

@@ -21,18 +21,23 @@ How :func:`build` works
 The scoring, and why
 --------------------
 Ranking by raw co-count maximises the hit rate but recommends the same few staples (milk, bananas, bread) from every
-product; dividing by the target's popularity (``count / freq(target) ** beta``) spreads the lists over the catalogue
-but costs hit rate everywhere.  The hit rate lives in the lists of frequently bought products (they are the anchors
-shoppers see most), while most distinct products would come from the lists of the many less frequent ones.  So the
-default fills the first ``round(base_slots + slots_per_decade * log10(1 + freq(anchor)))`` slots of a list by raw
-co-count and the remaining slots by ``count / freq(target) ** beta``: a bestseller's list is (almost) all co-count, a
-niche product's list is mostly popularity-normalised.  ``bench/related_quality.py`` measures the trade-off on the
-Complete Journey data against the one-knob blends.
+product; dividing by the target's popularity (``count / freq(target) ** beta``) finds what goes with *this* product
+but costs hit rate.  The hit rate lives in the lists of frequently bought products (they are the anchors shoppers see
+most), while most distinct products would come from the lists of the many less frequent ones.  So each row starts with
+``round(base_slots + slots_per_decade * log10(1 + freq(anchor)))`` entries by raw co-count (a best seller's list is
+almost all co-count), followed by entries by ``count / freq(target) ** beta``.  ``journey.related.lists`` turns rows
+into the lists the shop shows (it makes up short count slots with best sellers, keeps two normalised entries and
+fills the rest with similar products, :func:`similar`); ``bench/related_quality.py`` measures the whole trade-off on
+the Complete Journey data.
+
+:func:`similar` is the content side: products of the same category with the most similar title (tf-idf over the
+title's words), nearest in price first.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -59,9 +64,9 @@ class Scoring:
     raw counts).
     """
 
-    beta: float = 0.2
-    base_slots: float = 1.0
-    slots_per_decade: float = 4.0
+    beta: float = 0.5
+    base_slots: float = 0.5
+    slots_per_decade: float = 3.0
 
     def __post_init__(self):
         if not (self.beta >= 0 and math.isfinite(self.beta)):
@@ -421,3 +426,191 @@ def _empty(product_ids, k, params):
         n_orders=0,
         params=params,
     )
+
+
+# -- Similar products (the content fallback) ------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+(?:[.,]\d+)?")
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """How :func:`similar` ranks the products like a given one.
+
+    ``groups``
+        How many of the most similar titles of the same category are looked at (the product's own title, shared by
+        its variants and sizes, is always one of them).
+    ``window``
+        Of each of those titles' products, at most this many on each side of the anchor's price are candidates.
+    ``price_weight``
+        The score is ``title_similarity * exp(-price_weight * |ln(price / anchor's price)|)``: among equally
+        similar titles the product closest in price comes first (0 = price does not matter; a missing price counts
+        as twice or half the price).
+    """
+
+    groups: int = 8
+    window: int = 8
+    price_weight: float = 1.0
+
+    def __post_init__(self):
+        if self.groups < 1 or self.window < 1:
+            raise ValueError("groups and window must be at least 1")
+        if not (self.price_weight >= 0 and math.isfinite(self.price_weight)):
+            raise ValueError(f"price_weight must be a finite number >= 0, not {self.price_weight!r}")
+
+
+DEFAULT_SIMILARITY = Similarity()
+
+
+@dataclass(frozen=True, eq=False)
+class Similar:
+    """Each product's most similar products: ``neighbours[i, j]`` is a row index (-1 = empty slot) into the arrays
+    given to :func:`similar`, best first; ``scores[i, j]`` its score (0 in empty slots)."""
+
+    neighbours: np.ndarray
+    scores: np.ndarray
+
+
+def words(title) -> list[str]:
+    """The words of a title, lower-cased (numbers keep their decimals: "1.5", "2,5")."""
+    return _WORD.findall(str(title or "").lower())
+
+
+def similar(
+    categories,
+    titles,
+    prices=None,
+    *,
+    popularity=None,
+    candidates=None,
+    k: int = 20,
+    similarity: Similarity | None = None,
+    block_rows: int = 4096,
+) -> Similar:
+    """For each product, the ``k`` most similar *other* products of its category (see :class:`Similarity`).
+
+    Arrays, one entry per product: ``categories`` (ints; products in no category form one more category together),
+    ``titles`` (strings), ``prices`` (floats, NaN or <= 0 = unknown), ``popularity`` (e.g. orders containing it: breaks
+    ties, more popular first, then the lower index), ``candidates`` (bools: which products may be listed; default
+    all).  Title similarity is the cosine of tf-idf vectors over the title's words, with the document frequencies
+    counted within the category, so words every product of the category has ("store brand" in a category of store
+    brands) weigh nothing.  Products with the same (category, title) share one vector, so the sparse product runs
+    over distinct titles, not products."""
+    similarity = DEFAULT_SIMILARITY if similarity is None else similarity
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    categories = np.asarray(categories, dtype=np.int64).ravel()
+    n = len(categories)
+    if len(titles) != n:
+        raise ValueError("categories and titles must have the same length")
+    prices = np.full(n, np.nan) if prices is None else np.asarray(prices, dtype=np.float64).ravel()
+    popularity = np.zeros(n) if popularity is None else np.asarray(popularity, dtype=np.float64).ravel()
+    candidates = np.ones(n, dtype=bool) if candidates is None else np.asarray(candidates, dtype=bool).ravel()
+    if not (len(prices) == len(popularity) == len(candidates) == n):
+        raise ValueError("every array needs one entry per product")
+    neighbours = np.full((n, k), -1, dtype=np.int32)
+    scores = np.zeros((n, k), dtype=np.float32)
+    if n == 0 or not candidates.any():
+        return Similar(neighbours, scores)
+
+    # 1. Groups: one per distinct (category, words of the title).
+    group_of, group_index, group_words, group_category = np.empty(n, dtype=np.int64), {}, [], []
+    title_words = {}  # many products share a title: split each distinct title once
+    for i, (category, title) in enumerate(zip(categories.tolist(), titles, strict=True)):
+        ws = title_words.get(title)
+        if ws is None:
+            ws = title_words[title] = " ".join(words(title))
+        key = (category, ws)
+        g = group_index.get(key)
+        if g is None:
+            g = group_index[key] = len(group_words)
+            group_words.append(set(ws.split()))
+            group_category.append(category)
+        group_of[i] = g
+    n_groups = len(group_words)
+    group_size = np.bincount(group_of, minlength=n_groups)
+
+    # 2. tf-idf over (category, word) terms; document frequency = products of the category with the word.
+    vocabulary, rows, cols = {}, [], []
+    for g, (ws, category) in enumerate(zip(group_words, group_category, strict=True)):
+        for w in ws:
+            rows.append(g)
+            cols.append(vocabulary.setdefault((category, w), len(vocabulary)))
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    term_category = np.empty(len(vocabulary), dtype=np.int64)
+    if vocabulary:
+        term_category[np.fromiter(vocabulary.values(), np.int64, len(vocabulary))] = [c for c, _ in vocabulary]
+    _, category_code = np.unique(categories, return_inverse=True)
+    category_size = np.bincount(category_code)
+    category_size_of = dict(zip(categories.tolist(), category_size[category_code].tolist(), strict=True))
+    df = np.bincount(cols, weights=group_size[rows], minlength=len(vocabulary))
+    sizes = np.array([category_size_of[c] for c in term_category.tolist()], dtype=np.float64)
+    idf = np.log((1.0 + sizes) / (1.0 + df)) if len(vocabulary) else np.zeros(0)
+    informative = idf[cols] > 0
+    tfidf = sp.csr_matrix((idf[cols[informative]], (rows[informative], cols[informative])),
+                          shape=(n_groups, len(vocabulary)))
+    norm = np.sqrt(np.asarray(tfidf.multiply(tfidf).sum(axis=1)).ravel())
+    tfidf = (sp.diags(np.where(norm > 0, 1.0 / np.where(norm > 0, norm, 1), 0.0)) @ tfidf).tocsr()
+    has_candidate = np.bincount(group_of[candidates], minlength=n_groups) > 0
+    target_side = (sp.diags(has_candidate.astype(np.float64)) @ tfidf).T.tocsc()
+
+    # 3. Each group's most similar groups that have candidates (its own always, with similarity 1).
+    n_top = similarity.groups
+    group_bits = max(1, int(n_groups - 1).bit_length())
+    block_rows = min(block_rows, 1 << max(1, 64 - 31 - max(group_bits, int(n - 1).bit_length())))
+    top_group = np.full((n_groups, n_top), -1, dtype=np.int64)
+    top_sim = np.zeros((n_groups, n_top), dtype=np.float64)
+    for start in range(0, n_groups, block_rows):
+        stop = min(start + block_rows, n_groups)
+        block = (tfidf[start:stop] @ target_side).tocoo()
+        r, c, v = block.row.astype(np.int64), block.col.astype(np.int64), block.data
+        keep = (c != r + start) & (v > 0)
+        own = np.arange(start, stop)
+        own_ok = has_candidate[own]
+        r = np.r_[r[keep], own[own_ok] - start]
+        c = np.r_[c[keep], own[own_ok]]
+        v = np.r_[v[keep], np.ones(int(own_ok.sum()))]
+        order, rank = _rank_in_rows(r, v, c.astype(np.uint64), group_bits)
+        pick = rank < n_top
+        top_group[r[order[pick]] + start, rank[pick]] = c[order[pick]]
+        top_sim[r[order[pick]] + start, rank[pick]] = v[order[pick]]
+
+    # 4. Candidates: per (product, similar group), the group's candidates nearest to the product's price.
+    known = np.isfinite(prices) & (prices > 0)
+    log_price = np.where(known, np.log(np.where(known, prices, 1.0)), 0.0)
+    span = float(log_price.max() - log_price.min()) if known.any() else 0.0
+    unit = (log_price - (log_price.min() if known.any() else 0.0)) / (2.0 * span + 1.0)  # in [0, 0.5)
+    members = np.flatnonzero(candidates)
+    members = members[np.lexsort((members, unit[members], group_of[members]))]
+    member_key = group_of[members] + unit[members]
+    group_start = np.searchsorted(group_of[members], np.arange(n_groups + 1))
+
+    tie = np.empty(n, dtype=np.uint64)
+    tie[np.lexsort((np.arange(n), -popularity))] = np.arange(n, dtype=np.uint64)
+    tie_bits = max(1, int(n - 1).bit_length())
+    window = similarity.window
+    for start in range(0, n, block_rows):
+        anchor = np.arange(start, min(start + block_rows, n))
+        a = np.repeat(anchor, n_top)
+        h = top_group[group_of[anchor]].ravel()
+        s = top_sim[group_of[anchor]].ravel()
+        valid = h >= 0
+        a, h, s = a[valid], h[valid], s[valid]
+        pos = np.searchsorted(member_key, h + unit[a])
+        lo = np.maximum(group_start[h], pos - window)
+        hi = np.minimum(group_start[h + 1], pos + window)
+        count = np.maximum(hi - lo, 0)
+        a, s = np.repeat(a, count), np.repeat(s, count)
+        offsets = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        target = members[np.repeat(lo, count) + offsets]
+        keep = target != a
+        a, s, target = a[keep], s[keep], target[keep]
+        distance = np.where(known[a] & known[target], np.abs(log_price[a] - log_price[target]), math.log(2.0))
+        score = s * np.exp(-similarity.price_weight * distance)
+        if not len(a):
+            continue
+        order, rank = _rank_in_rows(a - start, score, tie[target], tie_bits)
+        pick = order[rank < k]
+        neighbours[a[pick], rank[rank < k]] = target[pick]
+        scores[a[pick], rank[rank < k]] = score[pick]
+    return Similar(neighbours, scores)

@@ -173,3 +173,16 @@ def popularity_baseline(
     """HR@k and coverage of the popularity baseline under the same protocol."""
     model = popularity(train_order_ids, train_product_ids, k=k)
     return evaluate(model, trials(test_order_ids, test_product_ids, seed=seed), k=k)
+
+
+def shipped_lists(train_order_ids, train_product_ids, catalogue, *, rules=None, policy=None, train_timestamps=None,
+                  **build_options):
+    """The lists the shop would show after training on these order lines: the engine (``build_options`` go to
+    :func:`~journey.related.engine.build`; ``k`` follows the policy) and
+    :func:`~journey.related.lists.assemble` — the very functions the rebuild runs."""
+    from .lists import COMPUTE_MARGIN, DEFAULT_POLICY, assemble
+
+    policy = DEFAULT_POLICY if policy is None else policy
+    top = build(train_order_ids, train_product_ids, train_timestamps, k=policy.size + COMPUTE_MARGIN,
+                **build_options)
+    return assemble(top, catalogue, rules, policy)

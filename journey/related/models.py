@@ -18,6 +18,7 @@ class Source(models.IntegerChoices):
     COMPUTED = 3, _("Bought together")
     FALLBACK_CATEGORY = 4, _("Popular in the category")
     FALLBACK_BESTSELLER = 5, _("Shop best seller")
+    SIMILAR = 6, _("Similar product")
 
 
 class RelatedBuild(models.Model):

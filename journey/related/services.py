@@ -2,9 +2,8 @@
 
 ``rebuild()`` writes a complete new build next to the live one and swaps it in with one UPDATE in a transaction,
 so pages never see a half-built list; if anything fails, the build is marked failed, its rows are deleted and the
-previous lists stay live.  Order of each list: Oscar's hand-picked recommendations (their ranking), the store's pins,
-the computed "bought together" products, then fallbacks (popular in the same category, then the shop's best sellers),
-minus what the store suppressed, what cannot be bought, and the product itself.
+previous lists stay live.  What goes into each list, and in which order, is decided by ``lists.assemble`` — the same
+function the offline evaluation measures (``evaluation.shipped_lists``).
 """
 
 from __future__ import annotations
@@ -23,9 +22,9 @@ from oscar.core.loading import get_model
 
 from ..conf import journey_settings
 from ..exceptions import JourneyError
-from . import data, engine
+from . import data, engine, lists
 from .api import LIVE_BUILD_KEY
-from .models import ListKind, RelatedBuild, RelatedProduct, RelatedRule, Source
+from .models import ListKind, RelatedBuild, RelatedProduct, RelatedRule
 
 logger = logging.getLogger(__name__)
 Product = get_model("catalogue", "Product")
@@ -33,7 +32,6 @@ ProductCategory = get_model("catalogue", "ProductCategory")
 Order = get_model("order", "Order")
 ProductRecommendation = get_model("catalogue", "ProductRecommendation")
 StockRecord = get_model("partner", "StockRecord")
-COMPUTE_MARGIN = 10  # compute more than the list size: some targets are filtered out afterwards
 
 
 class RebuildError(JourneyError):
@@ -65,28 +63,44 @@ class RebuildReport:
                 f"({b.lines:,} lines) in {b.duration:.1f} s ({stages})" + "".join(f"; {n}" for n in self.notes))
 
 
-def _catalogue():
-    """(anchors, buyable): every public product gets a list; only buyable ones are recommended."""
-    stock = {}
-    for product_id, in_stock, allocated in StockRecord.objects.values_list(
-        "product_id", "num_in_stock", "num_allocated"
+def _catalogue() -> lists.Catalogue:
+    """Every public product gets a list; only buyable ones (a stock record, in stock where stock is tracked) are
+    recommended.  Per product: its first category (by id), its title and its first stock record's price."""
+    stock, price = {}, {}
+    for product_id, in_stock, allocated, amount in StockRecord.objects.order_by("product_id", "id").values_list(
+        "product_id", "num_in_stock", "num_allocated", "price"
     ).iterator(chunk_size=20000):
         free = 1 if in_stock is None else in_stock - (allocated or 0)
         stock[product_id] = max(stock.get(product_id, free), free)
-    anchors, buyable = [], []
-    for product_id, structure, track, parent_track in Product.objects.filter(is_public=True).values_list(
-        "pk", "structure", "product_class__track_stock", "parent__product_class__track_stock"
+        if product_id not in price and amount is not None:
+            price[product_id] = float(amount)
+    category_of = {}
+    for product_id, category_id in ProductCategory.objects.order_by("product_id", "category_id").values_list(
+        "product_id", "category_id"
+    ).iterator(chunk_size=20000):
+        category_of.setdefault(product_id, category_id)
+    ids, buyable, titles = [], [], []
+    for product_id, structure, title, parent_title, track, parent_track in Product.objects.filter(
+        is_public=True
+    ).order_by("pk").values_list(
+        "pk", "structure", "title", "parent__title", "product_class__track_stock", "parent__product_class__track_stock"
     ).iterator(chunk_size=20000):
         if structure == Product.PARENT:
             continue
-        anchors.append(product_id)
+        ids.append(product_id)
+        titles.append(title or parent_title or "")
         tracked = track if track is not None else parent_track
-        if product_id in stock and (not tracked or stock[product_id] > 0):
-            buyable.append(product_id)
-    return np.array(anchors, dtype=np.int64), set(buyable)
+        buyable.append(product_id in stock and (not tracked or stock[product_id] > 0))
+    return lists.Catalogue(
+        product_ids=np.array(ids, dtype=np.int64),
+        buyable=np.array(buyable, dtype=bool),
+        categories=np.array([category_of.get(p, -1) for p in ids], dtype=np.int64),
+        titles=titles,
+        prices=np.array([price.get(p, np.nan) for p in ids], dtype=np.float64),
+    )
 
 
-def _rules():
+def _rules() -> tuple[lists.Rules, int]:
     manual, pins, pairs, everywhere, broken = {}, {}, {}, set(), 0
     for primary, recommended in ProductRecommendation.objects.order_by("primary_id", "-ranking", "id").values_list(
         "primary_id", "recommendation_id"
@@ -103,28 +117,7 @@ def _rules():
             pairs.setdefault(product_id, set()).add(related_id)
         elif action == RelatedRule.Action.PIN:
             pins.setdefault(product_id, []).append(related_id)
-    return manual, pins, pairs, everywhere, broken
-
-
-def _fallbacks(popularity: dict, buyable: set, size: int):
-    """(category of each product, popular products per category, shop best sellers)."""
-    category_of = {}
-    for product_id, category_id in ProductCategory.objects.order_by("product_id", "category_id").values_list(
-        "product_id", "category_id"
-    ).iterator(chunk_size=20000):
-        category_of.setdefault(product_id, category_id)
-    by_category = {}
-    for product_id, category_id in category_of.items():
-        if product_id in buyable:
-            by_category.setdefault(category_id, []).append(product_id)
-    depth = size + 1
-    for members in by_category.values():
-        members.sort(key=lambda p: (-popularity.get(p, 0), p))
-        del members[depth * 2:]
-    best = sorted((p for p in buyable if popularity.get(p)), key=lambda p: (-popularity[p], p))[: depth * 3]
-    if len(best) < depth:
-        best += sorted(buyable - set(best))[: depth - len(best)]
-    return category_of, by_category, best
+    return lists.Rules(manual=manual, pins=pins, pairs=pairs, everywhere=everywhere), broken
 
 
 def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
@@ -144,23 +137,21 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
     try:
         with report.timed("read"):
             order_ids, product_ids, epochs = data.read_order_lines(since=since, until=until)
-            anchors, buyable = _catalogue()
-            manual, pins, pairs, everywhere, broken = _rules()
+            catalogue = _catalogue()
+            rules, broken = _rules()
         if progress:
             progress(f"read {len(order_ids):,} order lines")
+        policy = lists.ListPolicy(size=size, similar=bool(journey_settings.RELATED_SIMILAR_PRODUCTS))
         with report.timed("compute"):
             top = engine.build(
                 order_ids, product_ids, epochs, now=int(newest.timestamp()),
                 half_life_days=journey_settings.RELATED_HALF_LIFE_DAYS,
-                min_support=int(journey_settings.RELATED_MIN_SUPPORT), k=size + COMPUTE_MARGIN,
+                min_support=int(journey_settings.RELATED_MIN_SUPPORT), k=size + lists.COMPUTE_MARGIN,
             )
         if progress:
-            progress(f"computed lists for {len(top.product_ids):,} products")
+            progress(f"computed pairs for {len(top.product_ids):,} products")
         with report.timed("assemble"):
-            popularity = dict(zip(top.product_ids.tolist(), top.frequency.tolist(), strict=True))
-            category_of, by_category, best = _fallbacks(popularity, buyable - everywhere, size)
-            columns = _assemble(top, anchors, buyable - everywhere, manual, pins, pairs, category_of, by_category,
-                                best, size)
+            columns = lists.assemble(top, catalogue, rules, policy).columns(ListKind.BOUGHT_TOGETHER)
         with report.timed("write"):
             rows = data.write_entries(RelatedProduct, build.pk, *columns)
         with report.timed("swap"), transaction.atomic():
@@ -177,7 +168,8 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
                                                         finished_at=timezone.now())
         raise RebuildError(f"The related-products rebuild failed ({exc}); the previous lists stay live.") from exc
     if not len(order_ids):
-        report.notes.append("no orders to learn from: every list is a fallback (category, then best sellers)")
+        report.notes.append("no orders to learn from: every list is a fallback (similar products, then the "
+                            "category's and the shop's best sellers)")
     if broken:
         report.notes.append(f"{broken} rule(s) point at a deleted product and were ignored")
     build.status = RelatedBuild.Status.LIVE
@@ -189,7 +181,8 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
     build.rows = rows
     build.stats = {"seconds": report.seconds, "notes": report.notes, "window_days": window,
                    "half_life_days": journey_settings.RELATED_HALF_LIFE_DAYS,
-                   "min_support": journey_settings.RELATED_MIN_SUPPORT}
+                   "min_support": journey_settings.RELATED_MIN_SUPPORT,
+                   "similar_products": bool(journey_settings.RELATED_SIMILAR_PRODUCTS)}
     build.save(update_fields=["finished_at", "duration", "orders", "lines", "products", "rows", "stats", "status"])
     return report
 
@@ -205,58 +198,6 @@ def _delete_builds(builds):
     if ids:
         _delete_entries(ids)
         RelatedBuild.objects.filter(pk__in=ids).delete()
-
-
-def _assemble(top, anchors, buyable, manual, pins, pairs, category_of, by_category, best, size):
-    """Parallel arrays (product, related, kind, rank, score, evidence, source) for every anchor's list."""
-    index_of = {pid: i for i, pid in enumerate(top.product_ids.tolist())}
-    neighbours, scores, support = top.neighbours, top.scores, top.counts
-    ids = top.product_ids
-    out_product, out_related, out_rank, out_score, out_evidence, out_source = [], [], [], [], [], []
-    for anchor in anchors.tolist():
-        chosen, seen = [], {anchor}
-        blocked = pairs.get(anchor, ())
-
-        def take(candidate, score, evidence, source, chosen=chosen, seen=seen, blocked=blocked):
-            if candidate in seen or candidate in blocked or candidate not in buyable:
-                return
-            seen.add(candidate)
-            chosen.append((candidate, score, evidence, source))
-
-        for candidate in manual.get(anchor, ()):
-            take(candidate, 0.0, 0, Source.MANUAL)
-        for candidate in pins.get(anchor, ()):
-            take(candidate, 0.0, 0, Source.PINNED)
-        row = index_of.get(anchor)
-        if row is not None:
-            for j in range(neighbours.shape[1]):
-                if len(chosen) >= size:
-                    break
-                n = neighbours[row, j]
-                if n < 0:
-                    break
-                take(int(ids[n]), float(scores[row, j]), int(support[row, j]), Source.COMPUTED)
-        if len(chosen) < size:
-            for candidate in by_category.get(category_of.get(anchor), ()):
-                if len(chosen) >= size:
-                    break
-                take(candidate, 0.0, 0, Source.FALLBACK_CATEGORY)
-        if len(chosen) < size:
-            for candidate in best:
-                if len(chosen) >= size:
-                    break
-                take(candidate, 0.0, 0, Source.FALLBACK_BESTSELLER)
-        for rank, (candidate, score, evidence, source) in enumerate(chosen[:size], 1):
-            out_product.append(anchor)
-            out_related.append(candidate)
-            out_rank.append(rank)
-            out_score.append(score)
-            out_evidence.append(evidence)
-            out_source.append(int(source))
-    n = len(out_product)
-    return (np.array(out_product, np.int64), np.array(out_related, np.int64),
-            np.full(n, int(ListKind.BOUGHT_TOGETHER), np.int64), np.array(out_rank, np.int64),
-            np.array(out_score, np.float64), np.array(out_evidence, np.int64), np.array(out_source, np.int64))
 
 
 def rebuild_job(via="tick"):

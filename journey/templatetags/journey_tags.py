@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..conf import journey_settings
 from ..related import api
-from ..related.models import ListKind
+from ..related.models import ListKind, Source
 
 register = template.Library()
 TEMPLATE = "journey/related/product_list.html"
@@ -30,20 +30,26 @@ CSRF_PLACEHOLDER = "journeycsrfplaceholder0000000000"
 
 
 def _render(context, key_parts, fetch, kind, title, anchor):
+    """``title``: the list's heading, or a function of the products shown that returns it."""
     request = context.get("request")
-    data = {"journey_list_kind": int(kind), "journey_list_title": title, "journey_anchor": anchor}
+    data = {"journey_list_kind": int(kind), "journey_anchor": anchor}
+
+    def products_and_title():
+        products = fetch()
+        return {"journey_products": products, "journey_list_title": title(products) if callable(title) else title}
+
     user = getattr(request, "user", None)
     cacheable = bool(journey_settings.RELATED_CACHE_SECONDS) and request is not None and not (
         user is not None and user.is_authenticated)
     if not cacheable:
-        return mark_safe(render_to_string(TEMPLATE, {**context.flatten(), **data, "journey_products": fetch()}))  # noqa: S308
+        return mark_safe(render_to_string(TEMPLATE, {**context.flatten(), **data, **products_and_title()}))  # noqa: S308
     build_id = api.live_build_id()
     if build_id is None:
         return ""
     key = "journey:related-html:" + ":".join(str(p) for p in (build_id, get_language(), *key_parts))
     html = cache.get(key)
     if html is None:
-        html = render_to_string(TEMPLATE, {**context.flatten(), **data, "journey_products": fetch(),
+        html = render_to_string(TEMPLATE, {**context.flatten(), **data, **products_and_title(),
                                            "csrf_token": CSRF_PLACEHOLDER})
         cache.set(key, html, journey_settings.RELATED_CACHE_SECONDS)
     if CSRF_PLACEHOLDER in html:
@@ -59,8 +65,19 @@ def journey_related(context, product, limit=4):
     return _render(
         context, ("product", product.pk, limit),
         lambda: api.related_products(product, ListKind.BOUGHT_TOGETHER, limit, request=request),
-        ListKind.BOUGHT_TOGETHER, _("Customers who bought this also bought"), product,
+        ListKind.BOUGHT_TOGETHER, _bought_together_title, product,
     )
+
+
+EVIDENCE = {Source.COMPUTED, Source.MANUAL, Source.PINNED}
+
+
+def _bought_together_title(products):
+    """"Customers who bought this also bought" only when every product shown is backed by orders (or chosen by the
+    store); a list with best sellers or similar products in it is "You may also like"."""
+    if all(p.journey_related.get("source") in EVIDENCE for p in products):
+        return _("Customers who bought this also bought")
+    return _("You may also like")
 
 
 @register.simple_tag(takes_context=True)
