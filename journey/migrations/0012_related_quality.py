@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('journey', '0006_events'),
+        ('journey', '0011_consent'),
     ]
 
     operations = [
