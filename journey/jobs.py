@@ -79,6 +79,13 @@ JOBS: tuple[Job, ...] = (
         interval=24 * 3600,
         description="Deletes link tokens that expired more than 30 days ago.",
     ),
+    Job(
+        key="insights_rollup",
+        func="journey.insights.funnel.rollup_job",
+        interval=15 * 60,
+        description="Rolls up the funnel of every ended store day not final yet (the journey map reads today live).",
+        task="journey.rollup_insights",
+    ),
 )
 
 

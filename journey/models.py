@@ -15,6 +15,7 @@ from .core.models import (
     Suppression,
     TrackingEvent,
 )
+from .insights.models import FunnelDay, LaneNote, Persona, RollupDay, ToolDay
 from .loyalty.models import CustomerProfile
 from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
@@ -22,11 +23,14 @@ from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedR
 __all__ = [
     "BasketActivity",
     "CustomerProfile",
+    "FunnelDay",
     "JobState",
     "JourneyEvent",
     "JourneyMap",
+    "LaneNote",
     "LinkToken",
     "Message",
+    "Persona",
     "PersonalValueCondition",
     "PersonalVoucher",
     "RecoveryStep",
@@ -34,7 +38,9 @@ __all__ = [
     "RelatedClick",
     "RelatedProduct",
     "RelatedRule",
+    "RollupDay",
     "Suppression",
+    "ToolDay",
     "TrackingEvent",
 ]
 

@@ -45,3 +45,9 @@ def send_message(message_id):
     from .core.outbox import send_now
 
     return str(send_now(message_id))
+
+
+@shared_task(name="journey.rollup_insights", ignore_result=True)
+def rollup_insights():
+    """Roll up the funnel of ended days (beat sends this every 15 minutes; idempotent, never twice at once)."""
+    return jobs.run_job("insights_rollup", via="celery").state
