@@ -353,6 +353,28 @@ def _counts(first, last, scope, scope_id, group):
     return by_group, by_day, len(missing)
 
 
+def _counts_many(first, last, scope, ids) -> dict[int, dict[int, int]]:
+    """{scope id: {mask: visits}} for several ids of one scope: one stored query, one live query per run of days."""
+    final_days = RollupDay.objects.filter(day__gte=first, day__lte=last, final=True)
+    result = defaultdict(lambda: defaultdict(int))
+    if not ids:
+        return result
+    for row in (FunnelDay.objects.filter(scope=scope, scope_id__in=ids, day__gte=first, day__lte=last,
+                                         day__in=Subquery(final_days.values("day")))
+                .values("scope_id", "mask").annotate(n=Sum("visits")).order_by()):
+        result[row["scope_id"]][row["mask"]] += row["n"]
+    have = set(final_days.values_list("day", flat=True))
+    missing = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    for run_first, run_last in _ranges([d for d in missing if d not in have]):
+        params = rollup_params(run_first, run_last)
+        params.update(scope=scope, ids=list(ids))
+        with connection.cursor() as cursor:
+            cursor.execute(rollup_sql("scope = %(scope)s AND scope_id = ANY(%(ids)s)"), params)
+            for row in cursor.fetchall():
+                result[row[2]][row[7]] += row[8]
+    return result
+
+
 def step_counts(masks: dict[int, int], mode: str) -> list[StepCount]:
     """Per-step visits from {mask: visits}."""
     counts, previous, needed = [], None, 0
@@ -420,9 +442,10 @@ def _by_category(first, last, scope, scope_id, mode) -> FunnelResult:
         children = Category.objects.get(pk=scope_id).get_children()
     else:
         children = Category.get_root_nodes()
+    children = list(children)
+    counts = _counts_many(first, last, FunnelScope.CATEGORY, [c.pk for c in children])
     for category in children:
-        by_group, _by_day, _live = _counts(first, last, FunnelScope.CATEGORY, category.pk, ())
-        masks = {key[-1]: n for key, n in by_group.items()}
+        masks = counts.get(category.pk)
         if masks:
             result.breakdown.append(BreakdownRow(str(category.pk), category.name, sum(masks.values()),
                                                  step_counts(masks, mode)))
