@@ -482,7 +482,9 @@ def csv_rows(journey_map: JourneyMap, currency_code=""):
                 yield [gettext("Tools"), str(column.phase.label), str(card.tool.name), str(metric.label),
                        _csv_value(metric.value)]
     attribution = journey_map.attribution
-    model = str(attribution.model)
+    from .attribution import MODELS
+
+    model = str(MODELS[attribution.model])
     for row in attribution.per_tool:
         yield [gettext("Attribution (%(model)s)") % {"model": model}, "", row.label, gettext("orders"), row.orders]
         yield [gettext("Attribution (%(model)s)") % {"model": model}, "", row.label, gettext("revenue"),
