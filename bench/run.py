@@ -2,7 +2,7 @@
 
 Arguments are passed to every script (each ignores what it does not know), e.g. ``bench/run.py --requests 20``.
 ``--only NAME[,NAME]`` runs only the named scripts (storefront, recovery_scan, outbox_throughput,
-related_rebuild, related_quality).
+related_rebuild, related_quality, funnel).
 """
 
 import subprocess
@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ["bench.storefront", "bench.recovery_scan", "bench.outbox_throughput", "bench.related_rebuild",
-           "bench.related_quality"]
+           "bench.related_quality", "bench.funnel"]
 
 
 def select(argv):

@@ -149,3 +149,17 @@ def test_filter_by_product_counts_the_products_lines(django_user_model):
 def test_unknown_model_is_a_clear_error(db):
     with pytest.raises(AttributionError, match="unknown attribution model"):
         attribute_orders(START, END, "linear")
+
+
+def test_without_detail_only_touched_orders_are_listed_and_the_rest_is_counted(django_user_model):
+    customer = django_user_model.objects.create_user("d", "d@example.com", "pw")
+    touched = order(customer, price="30.00")
+    touch(Kind.MAIL_CLICKED, PLACED - timedelta(days=1), user=customer, tool="recovery")
+    others = [order(price="5.00"), order(price="7.00")]
+    full = attribute_orders(START, END)
+    short = attribute_orders(START, END, detail=False)
+    assert [o.number for o in short.orders] == [touched.number]
+    assert [(r.tool, r.orders, r.revenue) for r in short.per_tool] == [(r.tool, r.orders, r.revenue)
+                                                                       for r in full.per_tool]
+    assert short.tool(NONE).revenue == sum(o.total_incl_tax for o in others)
+    assert (short.total_orders, short.total_revenue) == (3, full.total_revenue)

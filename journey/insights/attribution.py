@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Lower
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
@@ -141,99 +142,128 @@ def scoped_product_ids(category=None, product=None):
     return None
 
 
-def _orders(start, end, category, product):
-    """[(id, number, user_id, email, placed, revenue)] of the orders placed in ``[start, end)``."""
+def _order_queryset(start, end, category, product):
+    """(orders placed in ``[start, end)`` — of the scope, if any —, the scope's product ids or None)."""
     Order = get_model("order", "Order")
     Line = get_model("order", "Line")
     products = scoped_product_ids(category, product)
     orders = Order.objects.filter(date_placed__gte=start, date_placed__lt=end)
+    if products is not None:
+        orders = orders.filter(id__in=Line.objects.filter(order__in=orders, product_id__in=products)
+                               .values("order_id"))
+    return orders, products
+
+
+def _order_rows(orders, products):
+    """[(id, number, user_id, email, placed, revenue)] of ``orders`` (revenue: the scope's lines, if any)."""
+    Line = get_model("order", "Line")
+    fields = ("id", "number", "user_id", "guest_email", "date_placed")
     if products is None:
         return [(o["id"], o["number"], o["user_id"], (o["guest_email"] or "").lower(), o["date_placed"],
-                 o["total_incl_tax"])
-                for o in orders.values("id", "number", "user_id", "guest_email", "date_placed", "total_incl_tax")]
-    lines = (Line.objects.filter(order__in=orders, product_id__in=products).values("order_id")
-             .annotate(revenue=Sum("line_price_incl_tax")).order_by())
-    revenue = {row["order_id"]: row["revenue"] for row in lines}
+                 o["total_incl_tax"]) for o in orders.values(*fields, "total_incl_tax")]
+    revenue = dict(Line.objects.filter(order__in=orders, product_id__in=products).values("order_id")
+                   .annotate(revenue=Sum("line_price_incl_tax")).order_by().values_list("order_id", "revenue"))
     return [(o["id"], o["number"], o["user_id"], (o["guest_email"] or "").lower(), o["date_placed"],
-             revenue[o["id"]])
-            for o in orders.filter(id__in=list(revenue)).values("id", "number", "user_id", "guest_email",
-                                                                 "date_placed")]
+             revenue.get(o["id"], ZERO)) for o in orders.values(*fields)]
 
 
-def _touches(orders, start, end, lookback):
-    """{order_id: [Touch]} from every source, each touch within the order's window."""
+def _totals(orders, products):
+    Line = get_model("order", "Line")
+    if products is None:
+        agg = orders.aggregate(n=Count("id"), revenue=Sum("total_incl_tax"))
+    else:
+        agg = Line.objects.filter(order__in=orders, product_id__in=products).aggregate(
+            n=Count("order_id", distinct=True), revenue=Sum("line_price_incl_tax"))
+    return agg["n"], agg["revenue"] or ZERO
+
+
+@dataclass
+class _TouchIndex:
+    by_user: dict
+    by_visitor: dict
+    by_email: dict
+    on_order: dict
+    visitor_of: dict
+
+    def touched(self, order_id, user_id, email):
+        return bool(order_id in self.on_order or (user_id and user_id in self.by_user)
+                    or (not user_id and email in self.by_email)
+                    or self.visitor_of.get(order_id) in self.by_visitor)
+
+    def touches(self, order_id, user_id, email, placed, lookback):
+        window_start = placed - lookback
+        candidates = set(self.by_user.get(user_id, []) if user_id else self.by_email.get(email, []))
+        candidates |= set(self.by_visitor.get(self.visitor_of.get(order_id), []))
+        touches = sorted((t for t in candidates if window_start <= t.at <= placed), key=lambda t: t.at)
+        return touches + [Touch(t.tool, t.at or placed, t.kind, t.ref, t.label)
+                          for t in self.on_order.get(order_id, [])]
+
+
+def _touch_index(queryset, start, end, lookback) -> _TouchIndex:
+    """Every touch that may count for one of the orders of ``queryset``, from every source, by who it touched."""
     from ..core.models import JourneyEvent, Message, PersonalVoucher
     from ..recovery.models import BasketActivity
     from ..related.models import RelatedClick
 
     OrderDiscount = get_model("order", "OrderDiscount")
-    ids = [o[0] for o in orders]
-    users = {o[2] for o in orders if o[2]}
-    emails = {o[3] for o in orders if not o[2] and o[3]}
+    # Subqueries, not lists: tens of thousands of ids in an IN list cost more to compile than to run.
+    ids = queryset.values("id")
+    user_ids = queryset.filter(user_id__isnull=False).values("user_id")
+    guest_emails = queryset.filter(user_id__isnull=True).exclude(guest_email="").values("guest_email")
     since = start - lookback
+    around = {"created_at__gte": start - timedelta(days=1), "created_at__lt": end + timedelta(days=1)}
     # The visitor of each order, from its order_placed event (written when the order is placed).
     visitor_of = dict(
-        JourneyEvent.objects.filter(kind=Kind.ORDER_PLACED, created_at__gte=start - timedelta(days=1),
-                                    created_at__lt=end + timedelta(days=1), order_id__in=ids)
-        .exclude(visitor_id="").values_list("order_id", "visitor_id")
+        JourneyEvent.objects.filter(kind=Kind.ORDER_PLACED, order_id__in=ids, **around).exclude(visitor_id="")
+        .values_list("order_id", "visitor_id")
     )
     visitors = set(visitor_of.values())
-
-    by_user, by_visitor, by_email, on_order = defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list)
-    if users or visitors:
-        who = Q(user_id__in=users) | Q(visitor_id__in=visitors)
-        events = (JourneyEvent.objects.filter(kind__in=TOUCH_KINDS, created_at__gte=since, created_at__lt=end)
-                  .exclude(tool="").filter(who)
-                  .values_list("user_id", "visitor_id", "tool", "created_at", "kind", "ref", "campaign"))
-        for user_id, visitor_id, tool, at, kind, ref, campaign in events:
-            touch = Touch(tool, at, kind, ref, campaign)
-            if user_id in users:
-                by_user[user_id].append(touch)
-            if visitor_id in visitors:
-                by_visitor[visitor_id].append(touch)
+    index = _TouchIndex(defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list), visitor_of)
+    events = (JourneyEvent.objects.filter(kind__in=TOUCH_KINDS, created_at__gte=since, created_at__lt=end)
+              .exclude(tool="").filter(Q(user_id__in=user_ids) | Q(visitor_id__in=list(visitors)))
+              .values_list("user_id", "visitor_id", "tool", "created_at", "kind", "ref", "campaign"))
+    for user_id, visitor_id, tool, at, kind, ref, campaign in events:
+        touch = Touch(tool, at, kind, ref, campaign)
+        if user_id:
+            index.by_user[user_id].append(touch)
+        if visitor_id in visitors:
+            index.by_visitor[visitor_id].append(touch)
     # Mails clicked, from the outbox (covers mails clicked before events were recorded).
-    if users or emails:
-        mails = Message.objects.filter(clicked_at__gte=since, clicked_at__lt=end).filter(
-            Q(user_id__in=users) | Q(user__isnull=True, to_email__in=emails))
-        for user_id, email, tool, at, pk in mails.values_list("user_id", "to_email", "tool", "clicked_at", "pk"):
-            touch = Touch(tool, at, Kind.MAIL_CLICKED, str(pk))
-            if user_id:
-                by_user[user_id].append(touch)
-            else:
-                by_email[email.lower()].append(touch)
-    if users:
-        for user_id, at in RelatedClick.objects.filter(created_at__gte=since, created_at__lt=end,
-                                                       user_id__in=users).values_list("user_id", "created_at"):
-            by_user[user_id].append(Touch("related", at, Kind.RELATED_CLICK))
+    mails = Message.objects.filter(clicked_at__gte=since, clicked_at__lt=end).filter(
+        Q(user_id__in=user_ids) | Q(user__isnull=True, to_email__in=guest_emails))
+    for user_id, email, tool, at, pk in mails.values_list("user_id", "to_email", "tool", "clicked_at", "pk"):
+        touch = Touch(tool, at, Kind.MAIL_CLICKED, str(pk))
+        if user_id:
+            index.by_user[user_id].append(touch)
+        else:
+            index.by_email[email.lower()].append(touch)
+    for user_id, at in RelatedClick.objects.filter(created_at__gte=since, created_at__lt=end,
+                                                   user_id__in=user_ids).values_list("user_id", "created_at"):
+        index.by_user[user_id].append(Touch("related", at, Kind.RELATED_CLICK))
     # Recovery's own attribution: a basket recovered by a clicked recovery mail.
-    numbers = {o[1]: o[0] for o in orders}
-    for number, clicked, ordered in BasketActivity.objects.filter(
-            state=BasketActivity.State.RECOVERED, ordered_at__gte=start - timedelta(days=1),
-            ordered_at__lt=end + timedelta(days=1)).values_list("order_number", "first_clicked_at", "ordered_at"):
-        if number in numbers:
-            on_order[numbers[number]].append(Touch("recovery", clicked or ordered, "recovered"))
+    recovered = BasketActivity.objects.filter(
+        state=BasketActivity.State.RECOVERED, ordered_at__gte=start - timedelta(days=1),
+        ordered_at__lt=end + timedelta(days=1), order_number__in=queryset.values("number"))
+    number_to_id = {}
+    recovered_rows = list(recovered.values_list("order_number", "first_clicked_at", "ordered_at"))
+    if recovered_rows:
+        number_to_id = dict(queryset.filter(number__in=[r[0] for r in recovered_rows]).values_list("number", "id"))
+    for number, clicked, ordered in recovered_rows:
+        if number in number_to_id:
+            index.on_order[number_to_id[number]].append(Touch("recovery", clicked or ordered, "recovered"))
     # Vouchers redeemed on the order itself: events, and discounts on journey's personal vouchers.
     for order_id, tool, at, ref, value in JourneyEvent.objects.filter(
-            kind=Kind.VOUCHER_REDEEMED, created_at__gte=start - timedelta(days=1),
-            created_at__lt=end + timedelta(days=1), order_id__in=ids).exclude(tool="").values_list(
+            kind=Kind.VOUCHER_REDEEMED, order_id__in=ids, **around).exclude(tool="").values_list(
             "order_id", "tool", "created_at", "ref", "value"):
-        on_order[order_id].append(Touch(tool, at, "voucher", ref, str(value or "")))
-    purposes = dict(PersonalVoucher.objects.filter(voucher_id__isnull=False).values_list("voucher_id", "purpose"))
-    if purposes:
-        for order_id, voucher_id, code, amount in OrderDiscount.objects.filter(
-                order_id__in=ids, voucher_id__in=list(purposes)).values_list("order_id", "voucher_id",
-                                                                              "voucher_code", "amount"):
-            on_order[order_id].append(Touch(purposes[voucher_id], None, "voucher", code, str(amount)))
-
-    result = {}
-    for order_id, _number, user_id, email, placed, _revenue in orders:
-        window_start = placed - lookback
-        candidates = by_user.get(user_id, []) if user_id else by_email.get(email, [])
-        candidates = set(candidates) | set(by_visitor.get(visitor_of.get(order_id), []))
-        touches = sorted((t for t in candidates if window_start <= t.at <= placed), key=lambda t: t.at)
-        touches += [Touch(t.tool, t.at or placed, t.kind, t.ref, t.label) for t in on_order.get(order_id, [])]
-        result[order_id] = touches
-    return result
+        index.on_order[order_id].append(Touch(tool, at, "voucher", ref, str(value or "")))
+    journey_vouchers = PersonalVoucher.objects.filter(voucher_id__isnull=False)
+    discounts = list(OrderDiscount.objects.filter(order_id__in=ids, voucher_id__in=journey_vouchers.values(
+        "voucher_id")).values_list("order_id", "voucher_id", "voucher_code", "amount"))
+    purposes = dict(journey_vouchers.filter(voucher_id__in={d[1] for d in discounts})
+                    .values_list("voucher_id", "purpose")) if discounts else {}
+    for order_id, voucher_id, code, amount in discounts:
+        index.on_order[order_id].append(Touch(purposes[voucher_id], None, "voucher", code, str(amount)))
+    return index
 
 
 def _pick(touches, placed, model):
@@ -248,8 +278,12 @@ def _pick(touches, placed, model):
 
 
 def attribute_orders(start, end, model: str | None = None, *, category=None, product=None,
-                     lookback_days: int | None = None) -> AttributionResult:
-    """Attribute the orders placed in ``[start, end)`` (aware datetimes) to journey tools."""
+                     lookback_days: int | None = None, detail: bool = True) -> AttributionResult:
+    """Attribute the orders placed in ``[start, end)`` (aware datetimes) to journey tools.
+
+    ``detail=False`` lists in ``orders`` only the orders a tool touched and counts the rest with one aggregate query
+    (what the journey map does: much faster over tens of thousands of orders).
+    """
     model = model or journey_settings.ATTRIBUTION_MODEL
     if model not in MODELS:
         raise AttributionError(f"unknown attribution model {model!r}; use one of {', '.join(MODELS)}")
@@ -257,27 +291,46 @@ def attribute_orders(start, end, model: str | None = None, *, category=None, pro
         raise AttributionError("filter by a category or a product, not both")
     days = journey_settings.ATTRIBUTION_LOOKBACK_DAYS if lookback_days is None else lookback_days
     lookback = timedelta(days=int(days))
-    orders = _orders(start, end, category, product)
-    touches = _touches(orders, start, end, lookback) if orders else {}
+    queryset, products = _order_queryset(start, end, category, product)
+    index = _touch_index(queryset, start, end, lookback)
+    if detail:
+        rows = _order_rows(queryset, products)
+    else:  # only the orders a tool may have touched; the rest is one aggregate
+        ids = set(index.on_order) | {o for o, v in index.visitor_of.items() if v in index.by_visitor}
+        candidates = Q(id__in=ids) | Q(user_id__in=list(index.by_user))
+        if index.by_email:
+            candidates |= Q(user_id__isnull=True, guest_email_lower__in=list(index.by_email))
+        rows = []
+        if ids or index.by_user or index.by_email:
+            rows = _order_rows(queryset.annotate(guest_email_lower=Lower("guest_email")).filter(candidates),
+                               products)
+            rows = [row for row in rows if index.touched(row[0], row[2], row[3])]
     result = AttributionResult(start, end, model, int(days))
     per_tool: dict[str, ToolRevenue] = {}
     campaigns: dict[str, ToolRevenue] = {}
-    for order_id, number, _user, _email, placed, revenue in orders:
-        found = touches.get(order_id, [])
+    for order_id, number, user_id, email, placed, revenue in rows:
+        found = index.touches(order_id, user_id, email, placed, lookback)
         touch = _pick(found, placed, model)
         attributed = OrderAttribution(order_id, number, placed, revenue or ZERO, touch, len(found))
         result.orders.append(attributed)
-        row = per_tool.setdefault(attributed.tool, ToolRevenue(attributed.tool, tool_label(attributed.tool)))
+        row = per_tool.get(attributed.tool)
+        if row is None:
+            row = per_tool[attributed.tool] = ToolRevenue(attributed.tool, tool_label(attributed.tool))
         row.orders += 1
         row.revenue += attributed.revenue
         if touch and touch.tool == "campaigns":
             label = touch.label if touch.kind == Kind.CAMPAIGN_LANDING and touch.label else \
                 gettext("Campaign %(ref)s") % {"ref": touch.ref or "?"}
-            entry = campaigns.setdefault(touch.ref, ToolRevenue(touch.ref, label))
+            entry = campaigns.get(touch.ref) or campaigns.setdefault(touch.ref, ToolRevenue(touch.ref, label))
             entry.orders += 1
             entry.revenue += attributed.revenue
-    result.total_orders = len(result.orders)
-    result.total_revenue = sum((o.revenue for o in result.orders), ZERO)
+    result.total_orders, result.total_revenue = _totals(queryset, products)
+    if not detail:
+        none = per_tool.setdefault(NONE, ToolRevenue(NONE, tool_label(NONE)))
+        none.orders = result.total_orders - sum(r.orders for r in per_tool.values() if r.tool != NONE)
+        none.revenue = result.total_revenue - sum((r.revenue for r in per_tool.values() if r.tool != NONE), ZERO)
+        if not none.orders:
+            del per_tool[NONE]
     for row in [*per_tool.values(), *campaigns.values()]:
         row.share = percentage(row.revenue, result.total_revenue)
     result.per_tool = sorted(per_tool.values(), key=lambda r: (r.tool == NONE, -r.revenue, r.tool))

@@ -424,7 +424,8 @@ def build_journey_map(period: str = DEFAULT_PERIOD, now=None, *, start=None, end
                charts.Series("recovered", gettext("Recovered revenue"), journey_map.series["recovered"], money=True)],
         currency=money,
     )
-    journey_map.attribution = attribute_orders(start, end, model, category=category, product=product)
+    journey_map.attribution = attribute_orders(start, end, model, category=category, product=product,
+                                               detail=False)
     attributed = {row.tool: row for row in journey_map.attribution.per_tool}
     journey_map.headline = [
         Metric(_("Orders"), sum(journey_map.series["orders"])),
