@@ -117,10 +117,19 @@ def journey_map_view(model_admin, request, extra_context=None):
         "can_edit_lanes": request.user.has_perm("journey.change_lanenote"),
         "can_add_lanes": request.user.has_perm("journey.add_lanenote"),
         "attribution_label": MODELS[journey_map.attribution.model],
+        "category_choices": category_choices(),
         "threshold": journey_map_threshold(),
         **(extra_context or {}),
     }
     return TemplateResponse(request, "journey/admin/journey_map.html", context)
+
+
+def category_choices():
+    """(id, indented name) of every category, for the filter (rendered by hand: Django's Select widget renders one
+    template per option, too slow for thousands of categories)."""
+    Category = get_model("catalogue", "Category")
+    return [(pk, "— " * (depth - 1) + name) for pk, depth, name in
+            Category.objects.order_by("path").values_list("pk", "depth", "name")]
 
 
 def journey_map_threshold():

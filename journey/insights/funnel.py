@@ -439,9 +439,11 @@ def _by_category(first, last, scope, scope_id, mode) -> FunnelResult:
     result = funnel(first, last, category=scope_id if scope == FunnelScope.CATEGORY else None, mode=mode)
     result.by = "category"
     if scope == FunnelScope.CATEGORY:
-        children = Category.objects.get(pk=scope_id).get_children()
+        parent = Category.objects.get(pk=scope_id)
+        children = Category.objects.filter(path__startswith=parent.path, depth=parent.depth + 1)
     else:
-        children = Category.get_root_nodes()
+        children = Category.objects.filter(depth=1)
+    children = children.order_by("path")
     children = list(children)
     counts = _counts_many(first, last, FunnelScope.CATEGORY, [c.pk for c in children])
     for category in children:

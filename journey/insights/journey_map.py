@@ -254,22 +254,26 @@ def _search_series(start, end):
     return _per_day(UserSearch.objects.filter(date_created__gte=start, date_created__lt=end), "date_created")
 
 
-def event_series(tool_key, start, end):
-    """A tool's journey events per day: the rollup's ToolDay rows for final days, the events for the rest."""
+def event_series(tool_keys, start, end) -> dict:
+    """Journey events per tool and day, {tool: {day: n}}: the rollup's ToolDay rows for final days, the events
+    for the rest (two queries for all the tools)."""
     from ..core.models import JourneyEvent
-    from .funnel import as_days
+    from .funnel import as_days, store_tz
     from .models import RollupDay, ToolDay
 
     first, last = as_days(start, end)
-    final = set(RollupDay.objects.filter(day__gte=first, day__lte=last, final=True).values_list("day", flat=True))
-    values = defaultdict(int)
-    for day, n in ToolDay.objects.filter(tool=tool_key, day__in=final).values("day").annotate(
-            n=Sum("events")).values_list("day", "n"):
-        values[day] += n
-    live = JourneyEvent.objects.filter(tool=tool_key, created_at__gte=start, created_at__lt=end)
-    for day, n in _per_day(live, "created_at").items():
-        if day not in final:
-            values[day] += n
+    final = RollupDay.objects.filter(day__gte=first, day__lte=last, final=True).values("day")
+    values = defaultdict(lambda: defaultdict(int))
+    for tool, day, n in (ToolDay.objects.filter(tool__in=tool_keys, day__gte=first, day__lte=last, day__in=final)
+                         .values("tool", "day").annotate(n=Sum("events")).values_list("tool", "day", "n")):
+        values[tool][day] += n
+    final_days = set(final.values_list("day", flat=True))
+    live = (JourneyEvent.objects.filter(tool__in=tool_keys, created_at__gte=start, created_at__lt=end)
+            .annotate(day=TruncDate("created_at", tzinfo=store_tz())).values("tool", "day")
+            .annotate(n=Count("pk")).order_by().values_list("tool", "day", "n"))
+    for tool, day, n in live:
+        if day not in final_days:
+            values[tool][day] += n
     return values
 
 
@@ -291,15 +295,21 @@ SPARKLINE_TITLES = {
 }
 
 
-def tool_sparkline(tool: Tool, start, end, days) -> charts.Sparkline | None:
-    func = SPARKLINES.get(tool.key)
-    try:
-        values = func(start, end) if func else event_series(tool.key, start, end)
-    except Exception:  # a broken series must not break the map
-        logger.exception("Sparkline of journey tool %s failed", tool.key)
-        return None
-    title = SPARKLINE_TITLES.get(tool.key, _("Journey events per day"))
-    return charts.sparkline(_bucketed([values.get(d, 0) for d in days], days), title=str(title))
+def tool_sparklines(tools, start, end, days) -> dict:
+    """{tool key: Sparkline} for the enabled ``tools``: their own series, or their journey events per day."""
+    tools = [tool for tool in tools if tool.enabled]
+    events = event_series([t.key for t in tools if t.key not in SPARKLINES], start, end)
+    sparks = {}
+    for tool in tools:
+        func = SPARKLINES.get(tool.key)
+        try:
+            values = func(start, end) if func else events.get(tool.key, {})
+        except Exception:  # a broken series must not break the map
+            logger.exception("Sparkline of journey tool %s failed", tool.key)
+            continue
+        title = SPARKLINE_TITLES.get(tool.key, _("Journey events per day"))
+        sparks[tool.key] = charts.sparkline(_bucketed([values.get(d, 0) for d in days], days), title=str(title))
+    return sparks
 
 
 def _bucketed(values, days, max_points=60):
@@ -438,6 +448,7 @@ def build_journey_map(period: str = DEFAULT_PERIOD, now=None, *, start=None, end
 
     # The four phase columns with their tools.
     cards = {}
+    sparks = tool_sparklines(registry.all(), start, end, days)
     for phase, tools in registry.by_phase().items():
         column = PhaseColumn(phase)
         if journey_map.funnel is not None:
@@ -449,7 +460,7 @@ def build_journey_map(period: str = DEFAULT_PERIOD, now=None, *, start=None, end
         for tool in tools:
             if tool.key not in cards:  # a tool in two phases is measured once
                 cards[tool.key] = ToolCard(tool, tool.check_health(), tool.get_metrics(start, end), _admin_url(tool),
-                                           tool_sparkline(tool, start, end, days) if tool.enabled else None,
+                                           sparks.get(tool.key),
                                            attributed.get(tool.key))
             column.cards.append(cards[tool.key])
         journey_map.columns.append(column)
