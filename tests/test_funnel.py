@@ -221,3 +221,11 @@ def test_bad_arguments_are_clear_errors(db):
         funnel(DAY, DAY, by="colour")
     with pytest.raises(FunnelError, match="ends before"):
         funnel(DAY, DAY - timedelta(days=1))
+
+
+def test_a_long_backfill_stops_at_its_time_budget_and_the_next_run_goes_on(shop_day):
+    now = at(DAY + timedelta(days=2))
+    assert rollup_job(now=now, chunk_days=1, budget_seconds=0).startswith("0 of 5 days")
+    assert RollupDay.objects.filter(final=True).count() == 0
+    assert rollup_job(now=now, chunk_days=1) == f"5 days rolled up, {FunnelDay.objects.count()} rows"
+    assert RollupDay.objects.filter(final=True).count() == 5  # V4's old landing day to the day before today

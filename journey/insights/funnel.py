@@ -500,8 +500,14 @@ def rollup(first: date, last: date, now=None) -> int:
     return written
 
 
-def rollup_job(via="tick", now=None, chunk_days=None, max_days=None):
-    """Roll up every ended store day that is not final yet (from the first event on), oldest first."""
+def rollup_job(via="tick", now=None, chunk_days=None, max_days=None, budget_seconds=300):
+    """Roll up every ended store day that is not final yet (from the first event on), oldest first.
+
+    A long backfill stops after ``budget_seconds`` (well inside the job lease); the next run goes on from there.
+    """
+    import time as clock
+
+    started = clock.monotonic()
     from ..core.models import JourneyEvent
 
     now = now or timezone.now()
@@ -520,11 +526,14 @@ def rollup_job(via="tick", now=None, chunk_days=None, max_days=None):
     if max_days:
         days = days[:max_days]
     chunk = chunk_days or journey_settings.FUNNEL_ROLLUP_CHUNK_DAYS
-    rows = 0
+    rows = done = 0
     for run_first, run_last in _ranges(days):
         cursor = run_first
         while cursor <= run_last:
+            if clock.monotonic() - started > budget_seconds:
+                return f"{done} of {len(days)} days rolled up, {rows} rows (the rest next run)"
             chunk_last = min(run_last, cursor + timedelta(days=chunk - 1))
             rows += rollup(cursor, chunk_last, now)
+            done += (chunk_last - cursor).days + 1
             cursor = chunk_last + timedelta(days=1)
     return f"{len(days)} days rolled up, {rows} rows"
