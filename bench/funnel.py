@@ -108,8 +108,17 @@ def load(now, first_product, products):
     started = time.perf_counter()
     params = {"now": now, "visits": VISITS, "products": products, "first_product": first_product}
     with transaction.atomic(), connection.cursor() as cursor:
+        # Loading 10M rows into an indexed table is several times slower than indexing them afterwards.
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'journey_journeyevent' "
+                       "AND indexname NOT LIKE '%%pkey'")
+        indexes = cursor.fetchall()
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
         for sql in SETUP_SQL:
             cursor.execute(sql, params)
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for _name, definition in indexes:
+            cursor.execute(definition)
     with connection.cursor() as cursor:
         for table in ("auth_user", "order_order"):
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608,E501
