@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -199,6 +200,16 @@ class _TouchIndex:
                           for t in self.on_order.get(order_id, [])]
 
 
+def _any(column, values):
+    """``column = ANY(%s)`` with one array parameter (Django's ``__in`` sends one parameter per value)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return ExpressionWrapper(Q(**{f"{column}__in": values}), output_field=BooleanField())
+    # column is one of two literal names above, never input; the values go as a parameter.
+    return RawSQL(f'"{column}" = ANY(%s)', (list(values),), output_field=BooleanField())  # noqa: S611
+
+
 def _touch_index(queryset, start, end, lookback) -> _TouchIndex:
     """Every touch that may count for one of the orders of ``queryset``, from every source, by who it touched."""
     from ..core.models import JourneyEvent, Message, PersonalVoucher
@@ -219,9 +230,18 @@ def _touch_index(queryset, start, end, lookback) -> _TouchIndex:
     )
     visitors = set(visitor_of.values())
     index = _TouchIndex(defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list), visitor_of)
-    events = (JourneyEvent.objects.filter(kind__in=TOUCH_KINDS, created_at__gte=since, created_at__lt=end)
-              .exclude(tool="").filter(Q(user_id__in=user_ids) | Q(visitor_id__in=list(visitors)))
-              .values_list("user_id", "visitor_id", "tool", "created_at", "kind", "ref", "campaign"))
+    touches = JourneyEvent.objects.filter(kind__in=TOUCH_KINDS, created_at__gte=since, created_at__lt=end).exclude(
+        tool="")
+    columns = ("user_id", "visitor_id", "tool", "created_at", "kind", "ref", "campaign")
+    # Two index lookups (by customer, by visitor) rather than one scan of the period's touches; the ids go as one
+    # array parameter each.
+    users = list(user_ids.values_list("user_id", flat=True).distinct())
+    events = set()
+    if users:
+        events |= set(touches.alias(who=_any("user_id", users)).filter(who=True).values_list(*columns))
+    if visitors:
+        events |= set(touches.alias(who=_any("visitor_id", sorted(visitors))).filter(who=True)
+                      .values_list(*columns))
     for user_id, visitor_id, tool, at, kind, ref, campaign in events:
         touch = Touch(tool, at, kind, ref, campaign)
         if user_id:

@@ -258,7 +258,7 @@ def event_series(tool_keys, start, end) -> dict:
     """Journey events per tool and day, {tool: {day: n}}: the rollup's ToolDay rows for final days, the events
     for the rest (two queries for all the tools)."""
     from ..core.models import JourneyEvent
-    from .funnel import as_days, store_tz
+    from .funnel import _ranges, as_days, day_start, store_tz
     from .models import RollupDay, ToolDay
 
     first, last = as_days(start, end)
@@ -268,11 +268,13 @@ def event_series(tool_keys, start, end) -> dict:
                          .values("tool", "day").annotate(n=Sum("events")).values_list("tool", "day", "n")):
         values[tool][day] += n
     final_days = set(final.values_list("day", flat=True))
-    live = (JourneyEvent.objects.filter(tool__in=tool_keys, created_at__gte=start, created_at__lt=end)
-            .annotate(day=TruncDate("created_at", tzinfo=store_tz())).values("tool", "day")
-            .annotate(n=Count("pk")).order_by().values_list("tool", "day", "n"))
-    for tool, day, n in live:
-        if day not in final_days:
+    # Only the days not rolled up (usually just today) are read from the events.
+    for run_first, run_last in _ranges([d for d in _days(first, last) if d not in final_days]):
+        live = (JourneyEvent.objects.filter(tool__in=tool_keys, created_at__gte=max(start, day_start(run_first)),
+                                            created_at__lt=min(end, day_start(run_last + timedelta(days=1))))
+                .annotate(day=TruncDate("created_at", tzinfo=store_tz())).values("tool", "day")
+                .annotate(n=Count("pk")).order_by().values_list("tool", "day", "n"))
+        for tool, day, n in live:
             values[tool][day] += n
     return values
 
