@@ -22,6 +22,7 @@ SCRIPTS = [
     "bench.promotions",
     "bench.loyalty_followups",
     "bench.events_overhead",
+    "bench.funnel",
 ]
 
 

@@ -1,9 +1,8 @@
 from django.contrib import admin, messages
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from . import jobs
-from .insights.journey_map import PERIODS, build_journey_map, currency
+from .insights.admin import journey_map_view
 from .models import JobState, JourneyMap
 
 
@@ -21,21 +20,7 @@ class JourneyMapAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
-            raise PermissionDenied
-        journey_map = build_journey_map(request.GET.get("period", ""))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Journey map"),
-            "opts": self.model._meta,
-            "journey_map": journey_map,
-            "periods": [(key, label) for key, (label, _days) in PERIODS.items()],
-            "currency": currency(),
-            **(extra_context or {}),
-        }
-        return TemplateResponse(request, "journey/admin/journey_map.html", context)
+        return journey_map_view(self, request, extra_context)  # journey.insights.admin
 
 
 @admin.register(JobState)
@@ -78,3 +63,4 @@ from .loyalty import birthday_admin, profile_admin  # noqa: E402,F401
 from .promotions import quantity_admin as promotions_quantity_admin  # noqa: E402,F401
 from .promotions import admin as promotions_admin  # noqa: E402,F401
 from .loyalty import followups_admin as followups_admin  # noqa: E402,F401
+from .insights import admin as insights_admin  # noqa: E402,F401

@@ -152,6 +152,19 @@ DEFAULTS = {
     # Fill the slots that order history cannot fill with similar products of the same category (title words, price)
     # before the category's best sellers; False: the category's best sellers only.
     "RELATED_SIMILAR_PRODUCTS": True,
+    # Insights: funnel, attribution, journey map ---------------------------------------------------------------
+    # A visit without a landing keeps the source/medium/campaign of the visitor's landing this many days before.
+    "FUNNEL_LANDING_CARRY_DAYS": 30,
+    # A day's funnel rollup is final when computed this long after the day ended (late events still count).
+    "FUNNEL_FINAL_AFTER_MINUTES": 60,
+    # Store days rolled up per statement by the insights_rollup job.
+    "FUNNEL_ROLLUP_CHUNK_DAYS": 7,
+    # A funnel step losing at least this percentage of the previous step's visits is flagged as a candidate brake.
+    "FUNNEL_BRAKE_DROP_OFF": 70,
+    # Attribution: touches (campaign link, mail click, related-list click…) count this many days before an order.
+    "ATTRIBUTION_LOOKBACK_DAYS": 30,
+    # The attribution model the journey map shows first: "last_touch" or "first_touch".
+    "ATTRIBUTION_MODEL": "last_touch",
 }
 
 

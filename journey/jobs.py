@@ -107,6 +107,13 @@ JOBS: tuple[Job, ...] = (
         interval=300,
         description="Sends GA4 Measurement Protocol events (purchases, refunds) a lost task left waiting.",
     ),
+    Job(
+        key="insights_rollup",
+        func="journey.insights.funnel.rollup_job",
+        interval=15 * 60,
+        description="Rolls up the funnel of every ended store day not final yet (the journey map reads today live).",
+        task="journey.rollup_insights",
+    ),
 )
 
 

@@ -18,6 +18,7 @@ from .core.models import (
     VoucherRedemption,
 )
 from .insights.ga4_models import GA4Delivery
+from .insights.models import FunnelDay, LaneNote, Persona, RollupDay, ToolDay
 from .loyalty.birthday_models import BirthdayProgram, BirthdayReward
 from .loyalty.followups_models import PostPurchaseProgram, WinbackProgram
 from .loyalty.models import CustomerProfile
@@ -37,11 +38,14 @@ __all__ = [
     "ConsentRecord",
     "CustomerProfile",
     "GA4Delivery",
+    "FunnelDay",
     "JobState",
     "JourneyEvent",
     "JourneyMap",
+    "LaneNote",
     "LinkToken",
     "Message",
+    "Persona",
     "PersonalValueCondition",
     "PersonalVoucher",
     "QuantityPromotion",
@@ -52,7 +56,9 @@ __all__ = [
     "RelatedClick",
     "RelatedProduct",
     "RelatedRule",
+    "RollupDay",
     "Suppression",
+    "ToolDay",
     "TrackingEvent",
     "VoucherRedemption",
     "WinbackProgram",

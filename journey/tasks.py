@@ -72,3 +72,9 @@ def ga4_send(delivery_id):
 def purge_old_data():
     """Delete events, sent mails and consent records older than their retention windows (beat sends this daily)."""
     return jobs.run_job("purge_old_data", via="celery").state
+
+
+@shared_task(name="journey.rollup_insights", ignore_result=True)
+def rollup_insights():
+    """Roll up the funnel of ended days (beat sends this every 15 minutes; idempotent, never twice at once)."""
+    return jobs.run_job("insights_rollup", via="celery").state

@@ -24,6 +24,7 @@ from oscar.core.loading import get_model
 
 from ..conf import journey_settings
 from ..core.models import Message, PersonalVoucher
+from ..insights.charts import bucket_key, bucket_unit, nice_max
 from .models import BasketActivity
 from .services import MAIL_KIND
 
@@ -276,18 +277,10 @@ class Chart:
 
 
 def _bucket(days: list[Day], max_columns: int) -> tuple[list[Bucket], str]:
-    unit = "day"
-    if len(days) > max_columns:
-        unit = "week" if len(days) <= max_columns * 7 else "month"
+    unit = bucket_unit(len(days), max_columns)
     groups: dict[date, list[Day]] = {}
     for day in days:
-        if unit == "week":
-            key = day.day - timedelta(days=day.day.weekday())
-        elif unit == "month":
-            key = day.day.replace(day=1)
-        else:
-            key = day.day
-        groups.setdefault(key, []).append(day)
+        groups.setdefault(bucket_key(day.day, unit), []).append(day)
     return [
         Bucket(group[0].day, group[-1].day, sum(d.sent for d in group), sum(d.clicked for d in group),
                sum(d.recovered for d in group), sum((d.recovered_revenue for d in group), ZERO))
@@ -295,24 +288,13 @@ def _bucket(days: list[Day], max_columns: int) -> tuple[list[Bucket], str]:
     ], unit
 
 
-def _nice_max(value):
-    """A round axis maximum at or above ``value`` (1, 2, 5 × 10ⁿ)."""
-    if value <= 0:
-        return 1
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
-
-
 def build_chart(days: list[Day], *, currency: str = "", width=720, height=260, max_columns=92) -> Chart:
     """Lay out ``daily_series`` rows (grouped by week or month when there are many) for the SVG template."""
     left, right, top, bottom = 44, 64, 12, 28
     buckets, unit = _bucket(days, max_columns)
     plot_w, plot_h = width - left - right, height - top - bottom
-    max_count = _nice_max(max([max(b.sent, b.clicked) for b in buckets], default=0))
-    max_revenue = Decimal(_nice_max(max([b.revenue for b in buckets], default=ZERO)))
+    max_count = nice_max(max([max(b.sent, b.clicked) for b in buckets], default=0))
+    max_revenue = Decimal(nice_max(max([b.revenue for b in buckets], default=ZERO)))
     slot = plot_w / max(1, len(buckets))
     bar = max(0.5, slot * 0.4)
     columns, points = [], []

@@ -1,0 +1,165 @@
+"""Orders attributed to journey tools, first and last touch."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import override_settings
+from oscar.core.loading import get_model
+from oscar.test.factories import create_order, create_product
+
+from journey.core import events
+from journey.core.events import Kind
+from journey.core.models import JourneyEvent, Message, PersonalVoucher
+from journey.insights.attribution import NONE, AttributionError, attribute_orders
+from journey.recovery.models import BasketActivity
+from journey.related.models import ListKind, RelatedClick
+from journey.test.factories import basket_with
+
+pytestmark = pytest.mark.django_db
+Order = get_model("order", "Order")
+PLACED = datetime(2025, 3, 10, 16, 0, tzinfo=UTC)  # UTC: "30 days before" is exact time, not wall clock
+START, END = PLACED - timedelta(days=1), PLACED + timedelta(days=1)
+
+
+def order(user=None, *, when=PLACED, price="10.00", product=None, email=""):
+    product = product or create_product(price=Decimal(price), num_in_stock=10)
+    placed = create_order(user=user, basket=basket_with([product], owner=user))
+    Order.objects.filter(pk=placed.pk).update(date_placed=when, guest_email=email)
+    placed.refresh_from_db()
+    return placed
+
+
+def touch(kind, when, **fields):
+    JourneyEvent.objects.bulk_create([events.build(kind, at=when, **fields)])
+
+
+def tools(result):
+    return {o.number: o.tool for o in result.orders}
+
+
+def test_a_recovered_order_is_attributed_to_recovery(django_user_model):
+    customer = django_user_model.objects.create_user("r", "r@example.com", "pw")
+    recovered = order(customer, price="40.00")
+    BasketActivity.objects.update_or_create(basket_id=recovered.basket_id, defaults={
+        "user": customer, "email": "r@example.com", "last_activity_at": PLACED,
+        "state": BasketActivity.State.RECOVERED, "order_number": recovered.number, "ordered_at": PLACED,
+        "first_clicked_at": PLACED - timedelta(hours=3), "recovered_revenue": recovered.total_incl_tax})
+    plain = order(price="5.00")
+    for model in ("last_touch", "first_touch"):
+        result = attribute_orders(START, END, model)
+        assert tools(result) == {recovered.number: "recovery", plain.number: NONE}
+        assert result.tool("recovery").revenue == recovered.total_incl_tax
+        assert result.tool("recovery").orders == 1
+        assert result.tool(NONE).revenue == plain.total_incl_tax
+        assert result.total_revenue == recovered.total_incl_tax + plain.total_incl_tax
+
+
+def test_a_guest_order_after_a_campaign_link_is_attributed_to_that_campaign(db):
+    guest = order(email="guest@example.com", price="25.00")
+    touch(Kind.CAMPAIGN_LANDING, PLACED - timedelta(days=2), visitor_id="v9", tool="campaigns", ref="7",
+          source="newsletter", medium="email", campaign="spring-sale")
+    touch(Kind.CAMPAIGN_LANDING, PLACED - timedelta(days=2), visitor_id="someone-else", tool="campaigns", ref="8")
+    touch(Kind.ORDER_PLACED, PLACED, visitor_id="v9", order_id=guest.pk, value=guest.total_incl_tax)
+    result = attribute_orders(START, END)
+    assert tools(result) == {guest.number: "campaigns"}
+    assert [(c.tool, c.label, c.orders, c.revenue) for c in result.campaigns] == [
+        ("7", "spring-sale", 1, guest.total_incl_tax)]
+    assert result.orders[0].touch.ref == "7"
+
+
+def test_first_and_last_touch_differ_when_several_tools_touched_the_customer(django_user_model):
+    customer = django_user_model.objects.create_user("f", "f@example.com", "pw")
+    placed = order(customer)
+    touch(Kind.CAMPAIGN_LANDING, PLACED - timedelta(days=20), visitor_id="phone", user=customer, tool="campaigns",
+          ref="3")
+    touch(Kind.MAIL_CLICKED, PLACED - timedelta(days=5), visitor_id="laptop", user=customer, tool="winback")
+    RelatedClick.objects.create(kind=ListKind.BOUGHT_TOGETHER, product_id=1, position=1, user_id=customer.pk)
+    RelatedClick.objects.update(created_at=PLACED - timedelta(hours=1))
+    assert tools(attribute_orders(START, END, "first_touch")) == {placed.number: "campaigns"}
+    assert tools(attribute_orders(START, END, "last_touch")) == {placed.number: "related"}
+    assert attribute_orders(START, END, "last_touch").orders[0].touches == 3
+
+
+def test_a_voucher_redeemed_on_the_order_wins_the_last_touch(django_user_model):
+    customer = django_user_model.objects.create_user("v", "v@example.com", "pw")
+    placed = order(customer)
+    touch(Kind.RELATED_CLICK, PLACED - timedelta(minutes=30), visitor_id="v", user=customer, tool="related")
+    touch(Kind.VOUCHER_REDEEMED, PLACED, visitor_id="v", user=customer, tool="birthday", order_id=placed.pk,
+          value=Decimal("5.00"))
+    # A voucher redeemed on another order is no touch for this one.
+    touch(Kind.VOUCHER_REDEEMED, PLACED - timedelta(days=2), user=customer, tool="winback", order_id=placed.pk + 99)
+    assert tools(attribute_orders(START, END, "last_touch")) == {placed.number: "birthday"}
+    assert tools(attribute_orders(START, END, "first_touch")) == {placed.number: "related"}
+
+
+def test_a_journey_voucher_discount_on_the_order_counts_without_events(django_user_model):
+    OrderDiscount = get_model("order", "OrderDiscount")
+    Voucher = get_model("voucher", "Voucher")
+    customer = django_user_model.objects.create_user("p", "p@example.com", "pw")
+    placed = order(customer)
+    voucher = Voucher.objects.create(name="Thanks", code="THANKS-1", start_datetime=PLACED - timedelta(days=9),
+                                     end_datetime=PLACED + timedelta(days=9))
+    PersonalVoucher.objects.create(key="pp:1", purpose="post_purchase", voucher=voucher, user=customer)
+    OrderDiscount.objects.create(order=placed, offer_name="Thanks", voucher_id=voucher.pk, voucher_code="THANKS-1",
+                                 amount=Decimal("3.00"))
+    assert tools(attribute_orders(START, END)) == {placed.number: "post_purchase"}
+
+
+def test_the_lookback_window_edge(django_user_model):
+    customer = django_user_model.objects.create_user("w", "w@example.com", "pw")
+    placed = order(customer)
+    touch(Kind.MAIL_CLICKED, PLACED - timedelta(days=30, minutes=1), user=customer, tool="birthday")
+    assert tools(attribute_orders(START, END)) == {placed.number: NONE}
+    touch(Kind.MAIL_CLICKED, PLACED - timedelta(days=30), user=customer, tool="recovery")
+    assert tools(attribute_orders(START, END)) == {placed.number: "recovery"}
+    with override_settings(JOURNEY={"ATTRIBUTION_LOOKBACK_DAYS": 7}):
+        assert tools(attribute_orders(START, END)) == {placed.number: NONE}
+    assert tools(attribute_orders(START, END, lookback_days=31)) == {placed.number: "recovery"}
+    # A touch after the order does not count.
+    touch(Kind.RELATED_CLICK, PLACED + timedelta(minutes=5), user=customer, tool="related")
+    assert tools(attribute_orders(START, END, "last_touch")) == {placed.number: "recovery"}
+
+
+def test_a_clicked_outbox_mail_is_a_touch_by_its_tool(django_user_model):
+    customer = django_user_model.objects.create_user("m", "m@example.com", "pw")
+    placed = order(customer)
+    Message.objects.create(tool="winback", kind="winback", subject_key="winback:1", to_email="m@example.com",
+                           user=customer, due_at=PLACED - timedelta(days=3), sent_at=PLACED - timedelta(days=3),
+                           clicked_at=PLACED - timedelta(days=2), state=Message.State.SENT)
+    result = attribute_orders(START, END)
+    assert tools(result) == {placed.number: "winback"}
+    assert result.tool("winback").label == "Win-back vouchers"
+
+
+def test_orders_outside_the_period_are_not_attributed(db):
+    order(when=PLACED - timedelta(days=3))
+    assert attribute_orders(START, END).total_orders == 0
+
+
+def test_filter_by_product_counts_the_products_lines(django_user_model):
+    honey = create_product(title="Honey", price=Decimal("8.00"), num_in_stock=10)
+    with_honey = order(product=honey)
+    order(price="3.00")
+    result = attribute_orders(START, END, product=honey)
+    assert [o.number for o in result.orders] == [with_honey.number]
+    assert result.total_revenue == Decimal("8.00")
+
+
+def test_unknown_model_is_a_clear_error(db):
+    with pytest.raises(AttributionError, match="unknown attribution model"):
+        attribute_orders(START, END, "linear")
+
+
+def test_without_detail_only_touched_orders_are_listed_and_the_rest_is_counted(django_user_model):
+    customer = django_user_model.objects.create_user("d", "d@example.com", "pw")
+    touched = order(customer, price="30.00")
+    touch(Kind.MAIL_CLICKED, PLACED - timedelta(days=1), user=customer, tool="recovery")
+    others = [order(price="5.00"), order(price="7.00")]
+    full = attribute_orders(START, END)
+    short = attribute_orders(START, END, detail=False)
+    assert [o.number for o in short.orders] == [touched.number]
+    assert [(r.tool, r.orders, r.revenue) for r in short.per_tool] == [(r.tool, r.orders, r.revenue)
+                                                                       for r in full.per_tool]
+    assert short.tool(NONE).revenue == sum(o.total_incl_tax for o in others)
+    assert (short.total_orders, short.total_revenue) == (3, full.total_revenue)
