@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import logging
 import re
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -188,6 +189,22 @@ def begin(request) -> tuple[Capture, object]:
 
 def end(token) -> None:
     _current.reset(token)
+
+
+@contextmanager
+def buffered():
+    """Buffer the events recorded inside the block and write them with one INSERT at its end (batch jobs: the
+    outbox's send batches, bulk voucher issuing).  Inside a request (or another block) the outer buffer is used."""
+    if _current.get() is not None:
+        yield _current.get()
+        return
+    capture = Capture()
+    token = _current.set(capture)
+    try:
+        yield capture
+    finally:
+        _current.reset(token)
+        flush(capture)
 
 
 def enabled() -> bool:

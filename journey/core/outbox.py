@@ -226,6 +226,13 @@ class SendReport:
 
 def send_claimed(ids) -> SendReport:
     """Send the given claimed messages (each re-checked: only rows still 'sending' are sent)."""
+    from . import events
+
+    with events.buffered():  # the batch's journey events (mail sent, vouchers issued) in one INSERT
+        return _send_claimed(ids)
+
+
+def _send_claimed(ids) -> SendReport:
     report = SendReport()
     messages = list(Message.objects.filter(
         id__in=list(ids), state=State.SENDING, esp_call_started_at__isnull=True

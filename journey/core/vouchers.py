@@ -214,7 +214,14 @@ def issue_personal_vouchers(wanted, *, purpose: str, kind: str, value, valid_day
     concurrent caller) with a fixed number of queries: bindings inserted first with ``ON CONFLICT DO NOTHING``
     (a concurrent caller with the same keys waits and then skips them), codes checked in one query, vouchers,
     their offer links and the bindings' voucher ids written in bulk.  ``voucher_issued`` is sent for each new one."""
-    wanted = list(wanted)
+    from . import events
+
+    with events.buffered():  # one INSERT for the "voucher issued" events of the batch
+        return _issue_personal_vouchers(list(wanted), purpose=purpose, kind=kind, value=value,
+                                        valid_days=valid_days, min_basket=min_basket, now=now)
+
+
+def _issue_personal_vouchers(wanted, *, purpose, kind, value, valid_days, min_basket, now):
     if not wanted:
         return {}
     for item in wanted:

@@ -12,7 +12,6 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
@@ -65,11 +64,12 @@ def _common(program, voucher, message):
     }
 
 
-def _issue(program, *, key, purpose, message, user=None):
-    return vouchers.issue_personal_voucher(
-        key=key, purpose=purpose, kind=program.discount_kind, value=program.discount_value,
-        valid_days=program.valid_days, min_basket=program.min_basket, email=message.to_email,
-        user=user if user is not None and getattr(user, "pk", None) else None,
+def _issue(program, purpose, wanted):
+    """{key: PersonalVoucher} for [(key, message, user id or None)], issued in bulk (idempotent per key)."""
+    return vouchers.issue_personal_vouchers(
+        [vouchers.VoucherFor(key=key, email=message.to_email, user_id=user_id) for key, message, user_id in wanted],
+        purpose=purpose, kind=program.discount_kind, value=program.discount_value, valid_days=program.valid_days,
+        min_basket=program.min_basket,
     )
 
 
@@ -95,11 +95,10 @@ def prepare_post_purchase_batch(messages):
         else:
             live.append((message, order))
     related = _related([order for _m, order in live])
-    with transaction.atomic():  # one commit for the batch's vouchers, not one each
-        bindings = {message.pk: _issue(program, key=followups.post_purchase_voucher_key(order), purpose=POST_PURCHASE,
-                                       message=message, user=order.user) for message, order in live}
+    keys = {message.pk: followups.post_purchase_voucher_key(order) for message, order in live}
+    bindings = _issue(program, POST_PURCHASE, [(keys[message.pk], message, order.user_id) for message, order in live])
     for message, order in live:
-        binding = bindings[message.pk]
+        binding = bindings[keys[message.pk]]
         contexts[message.pk] = {
             **_common(program, binding.voucher, message), "order": order,
             "related_products": related.get(order.pk, []), "customer_name": _first_name(order.user),
@@ -152,12 +151,12 @@ def prepare_winback_batch(messages):
             contexts[message.pk] = NotEligible("the customer has not consented to marketing mail")
         else:
             live.append((message, anchor))
-    with transaction.atomic():  # one commit for the batch's vouchers, not one each
-        for message, anchor in live:
-            binding = _issue(program, key=f"{message.subject_key}:{message.step}", purpose=WINBACK, message=message,
-                             user=message.user if message.user_id else None)
-            contexts[message.pk] = {**_common(program, binding.voucher, message), "last_order_at": anchor,
-                                    "customer_name": _first_name(message.user if message.user_id else None)}
+    keys = {message.pk: f"{message.subject_key}:{message.step}" for message, _anchor in live}
+    bindings = _issue(program, WINBACK, [(keys[message.pk], message, message.user_id) for message, _anchor in live])
+    for message, anchor in live:
+        contexts[message.pk] = {**_common(program, bindings[keys[message.pk]].voucher, message),
+                                "last_order_at": anchor,
+                                "customer_name": _first_name(message.user if message.user_id else None)}
     return contexts
 
 
