@@ -13,6 +13,12 @@ ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--disable-quic", "--no-first-run"]
+# Headless Chromium says "HeadlessChrome" in its User-Agent, which journey's event capture counts as a bot (and
+# records nothing): a test of what journey records browses as a phone's Chrome.
+PHONE_USER_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                    "Chrome/126.0 Mobile Safari/537.36")
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+         "user_agent": PHONE_USER_AGENT}
 
 
 @pytest.fixture(scope="session")
