@@ -147,6 +147,84 @@ def test_an_unknown_language_is_refused(signed_in):
     assert post(signed_in, language="xx").status_code == 400
 
 
+# Unsubscribing from a journey mail -----------------------------------------------------------------------------
+def sent_mail(to_email, user=None):
+    now = timezone.now()
+    return Message.objects.create(tool="winback", kind="winback", subject_key=f"winback:{to_email}", step=1,
+                                  to_email=to_email, user=user, due_at=now, sent_at=now, state=Message.State.SENT)
+
+
+def unsubscribe_link(message):
+    from journey.core import outbox
+
+    return reverse("journey:unsubscribe", args=[outbox.unsubscribe_token(message)])
+
+
+def test_unsubscribing_through_a_mail_link_withdraws_the_customers_marketing_consent(client, shopper,
+                                                                                      django_user_model):
+    update_profile(shopper, consent="granted", wording="yes", source="account page")
+    ben = django_user_model.objects.create_user(username="ben", email="ben@example.com")
+    update_profile(ben, consent="granted", wording="yes", source="account page")
+    link = unsubscribe_link(sent_mail("ana@example.com", shopper))
+
+    assert client.get(link).status_code == 200  # the confirmation page changes nothing
+    assert CustomerProfile.objects.get(user=shopper).marketing_consent == "granted"
+    before = timezone.now()
+    assert client.post(link).status_code == 200
+
+    profile = CustomerProfile.objects.get(user=shopper)
+    assert (profile.marketing_consent, profile.consent_source) == ("withdrawn", "unsubscribe link")
+    assert profile.consent_changed_at >= before
+    assert "no more reminders or offers" in profile.consent_text
+    assert CustomerProfile.objects.get(user=ben).marketing_consent == "granted"
+    assert client.post(link).status_code == 200  # again: nothing changes, the first withdrawal's time is kept
+    assert CustomerProfile.objects.get(user=shopper).consent_changed_at == profile.consent_changed_at
+
+
+def test_unsubscribing_matches_the_account_by_address_whatever_its_case(client, django_user_model):
+    ana = django_user_model.objects.create_user(username="ana2", email="Ana.Lopez@Example.com")
+    update_profile(ana, consent="granted", wording="yes", source="registration")
+    client.post(unsubscribe_link(sent_mail("ana.lopez@example.com")))  # a mail to the address, not the account
+    assert CustomerProfile.objects.get(user=ana).marketing_consent == "withdrawn"
+
+
+def test_an_unsubscribe_creates_no_profile_for_accounts_or_guests_without_one(client, shopper):
+    client.post(unsubscribe_link(sent_mail("ana@example.com", shopper)))
+    client.post(unsubscribe_link(sent_mail("guest@example.com")))
+    assert Suppression.objects.count() == 2
+    assert not CustomerProfile.objects.exists()
+
+
+def test_an_esp_reported_unsubscribe_withdraws_consent_and_a_bounce_does_not(shopper, django_user_model):
+    from anymail.signals import AnymailTrackingEvent
+
+    from journey.core import suppression
+    from journey.core.tracking import apply_event
+
+    update_profile(shopper, consent="granted", wording="yes", source="account page")
+    bounced = django_user_model.objects.create_user(username="bo", email="bo@example.com")
+    update_profile(bounced, consent="granted", wording="yes", source="account page")
+    suppression.suppress("bo@example.com", Suppression.Reason.HARD_BOUNCE, note="test bounced")
+    assert CustomerProfile.objects.get(user=bounced).marketing_consent == "granted"
+
+    message = sent_mail("ana@example.com", shopper)
+    apply_event(AnymailTrackingEvent(event_type="unsubscribed", message_id="esp-1", event_id="u-1",
+                                     recipient="ana@example.com", timestamp=timezone.now(),
+                                     metadata={"journey_message_id": message.pk}), "mailgun")
+    profile = CustomerProfile.objects.get(user=shopper)
+    assert profile.marketing_consent == "withdrawn"
+    assert profile.consent_source == "unsubscribe link (mailgun unsubscribed)"
+
+
+def test_staff_adding_an_unsubscribed_address_records_it_as_from_the_suppression_list(shopper):
+    from journey.core import suppression
+
+    update_profile(shopper, consent="granted", wording="yes", source="account page")
+    suppression.suppress("ana@example.com", Suppression.Reason.UNSUBSCRIBED, note="asked by phone")
+    profile = CustomerProfile.objects.get(user=shopper)
+    assert (profile.marketing_consent, profile.consent_source) == ("withdrawn", "suppression list")
+
+
 # Admin -------------------------------------------------------------------------------------------------------
 @pytest.fixture
 def admin_client(client, django_user_model):

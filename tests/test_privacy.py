@@ -1,7 +1,7 @@
 """Privacy operations: journey_erase removes everything journey holds on a person (and nothing of anyone else);
 the retention job deletes only old rows, in batches, and is safe to run twice."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.forms.models import model_to_dict
 from django.urls import reverse
 from django.utils import timezone
+from oscar.core.loading import get_class, get_model
 from oscar.test.factories import UserFactory, create_order, create_product
 
 from journey import jobs
@@ -21,22 +22,51 @@ from journey.core.models import JourneyEvent, LinkToken, Message, Suppression, T
 from journey.core.tracking import apply_event
 from journey.core.vouchers import issue_personal_voucher
 from journey.insights.ga4_models import GA4Delivery
+from journey.loyalty import birthdays, followups
+from journey.loyalty.birthday_models import BirthdayProgram, BirthdayReward
+from journey.loyalty.followups_models import PostPurchaseProgram
 from journey.loyalty.models import CustomerProfile
+from journey.promotions import quantity
+from journey.promotions import services as promotions
+from journey.promotions.models import Campaign, CampaignTouch
 from journey.recovery import services as recovery
 from journey.recovery.models import BasketActivity
 from journey.test.factories import basket_with, default_sequence, make_idle
 
 pytestmark = pytest.mark.django_db
+Applicator = get_class("offer.applicator", "Applicator")
+OrderDiscount = get_model("order", "OrderDiscount")
+Range = get_model("offer", "Range")
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+
+
+def shop_tools(product):
+    """A campaign link, a quantity deal on ``product``, and the three Retain programs switched on (once)."""
+    campaign = Campaign.objects.filter(slug="spring").first() or promotions.create_campaign(
+        name="Spring", slug="spring", value=10, channel="facebook")
+    deal = quantity.QuantityPromotion.objects.first()
+    if deal is None:
+        deal_range = Range.objects.create(name="Cheeses")
+        deal_range.add_product(product)
+        deal = quantity.QuantityPromotion.objects.create(name="2 cheeses", product_range=deal_range, is_draft=False,
+                                                         starts_at=timezone.now() - timedelta(hours=1))
+        quantity.QuantityTier.objects.create(promotion=deal, min_quantity=2, percentage=Decimal("10"))
+        quantity.sync_offers(deal)
+    for program in (BirthdayProgram.load(), PostPurchaseProgram.load()):
+        program.is_active = True
+        program.save()
+    return campaign, deal
 
 
 def person(client, email, product):
     """A customer with something in every table journey owns."""
+    campaign, deal = shop_tools(product)
     user = UserFactory(email=email)
     CustomerProfile.objects.create(user=user, birth_month=5, birth_day=4, marketing_consent="granted")
     client.defaults["HTTP_USER_AGENT"] = UA
     client.force_login(user)
     client.post(reverse("journey:consent"), {"action": "accept"})  # consent record + visitor cookie
+    client.get(campaign.get_absolute_url() + "?utm_source=facebook")  # landing event + campaign touch
     client.get(product.get_absolute_url())  # events with her visitor id and user
     client.post(reverse("journey:related-click"), {"kind": 1, "product": product.pk, "position": 1})
     default_sequence()
@@ -52,7 +82,12 @@ def person(client, email, product):
                                      metadata={"journey_message_id": message.pk}), "test")
     issue_personal_voucher(purpose="birthday", key=f"birthday:{email}", user=user, email=email,
                            kind="percentage", value=Decimal("10"), valid_days=30)
-    order = create_order(user=user)
+    birthdays.handle_day(BirthdayProgram.load(), date(now.year, 5, 4), now=now)  # reward row, voucher, mail
+    two = basket_with([product], owner=user, quantity=2)
+    Applicator().apply(two, user)
+    order = create_order(user=user, basket=two)
+    assert OrderDiscount.objects.filter(order=order, offer_id__in=deal.offer_ids).exists()  # the quantity deal
+    assert followups.schedule_post_purchase(order)  # the thank-you mail
     JourneyEvent.objects.create(kind="order_placed", order_id=order.pk, visitor_id="", phase="sell")
     GA4Delivery.objects.create(order_id=order.pk, kind="purchase", client_id="123.456", state="sent")
     suppression.suppress(email, Suppression.Reason.UNSUBSCRIBED, message=message, note="unsubscribe link")
@@ -86,13 +121,16 @@ def test_erase_leaves_nothing_on_the_person_in_any_journey_table_and_keeps_other
                    .values_list("visitor_id", flat=True))
     assert visitors and set(traces(ana, "ana@example.com", visitors)) >= {
         "JourneyEvent", "Message", "TrackingEvent", "LinkToken", "BasketActivity", "PersonalVoucher",
-        "RelatedClick", "ConsentRecord", "CustomerProfile", "Suppression"}
+        "RelatedClick", "ConsentRecord", "CustomerProfile", "Suppression", "CampaignTouch", "BirthdayReward"}
+    assert set(Message.objects.filter(user=ana).values_list("tool", flat=True)) == {
+        "recovery", "birthday", "post_purchase"}
     before_bob = traces(bob, "bob@example.com", set())
 
     out = StringIO()
     call_command("journey_erase", "--email", "ANA@example.com", stdout=out)
     report = out.getvalue()
     assert "events" in report and "consent records" in report and "kept" in report
+    assert "campaign touches" in report and "birthday rewards" in report and "customer profile" in report
 
     left = traces(ana, "ana@example.com", visitors)
     assert set(left) == {"Suppression"}  # kept so she is never mailed again (documented)
@@ -100,12 +138,16 @@ def test_erase_leaves_nothing_on_the_person_in_any_journey_table_and_keeps_other
     assert not GA4Delivery.objects.filter(order_id__in=ana.orders.values("pk")).exists()
     assert traces(bob, "bob@example.com", set()).keys() == before_bob.keys()
     assert GA4Delivery.objects.count() == 1
+    # What is nobody's personal data stays: the campaign, the quantity deal, the programs' settings.
+    assert Campaign.objects.count() == 1 and quantity.QuantityTier.objects.count() == 1
+    assert CampaignTouch.objects.get().user == bob and BirthdayReward.objects.get().user == bob
 
 
 def test_a_dry_run_counts_and_changes_nothing(client):
     product = create_product(price=Decimal("1.00"), num_in_stock=10)
     ana = person(client, "ana@example.com", product)
-    rows = {m: m.objects.count() for m in (JourneyEvent, Message, ConsentRecord, CustomerProfile, LinkToken)}
+    rows = {m: m.objects.count() for m in (JourneyEvent, Message, ConsentRecord, CustomerProfile, LinkToken,
+                                            CampaignTouch, BirthdayReward)}
     out = StringIO()
     call_command("journey_erase", "--user-id", str(ana.pk), "--dry-run", stdout=out)
     assert "Dry run" in out.getvalue() and "would erase" in out.getvalue()
@@ -113,6 +155,7 @@ def test_a_dry_run_counts_and_changes_nothing(client):
     counts = privacy.erase(user_id=ana.pk, dry_run=True)
     assert counts["events"] == JourneyEvent.objects.count() and counts["customer profile"] == 1
     assert counts["messages"] == Message.objects.count() >= 1 and counts["consent records"] == 1
+    assert counts["campaign touches"] == 1 and counts["birthday rewards"] == 1
 
 
 def test_an_unknown_email_says_so_and_exits_cleanly_with_zero_counts():

@@ -9,13 +9,16 @@ Erasure (``manage.py journey_erase --email … | --user-id …``)::
     from journey.core import privacy
     counts = privacy.erase(email="ana@example.com", dry_run=True)   # {"events": 12, "messages": 3, …}
 
-Every kind of data is removed by an *eraser*; other tools (and host shops) add theirs::
+Every kind of data is removed by an *eraser*.  This module registers core's own (events, mails, tokens, basket
+activity, personal vouchers, related clicks, consent records, GA4 deliveries, suppression notes); each tool
+registers the erasers of its own tables from a ``connect()`` called in ``JourneyConfig.ready()``
+(``journey.promotions.privacy``: campaign touches; ``journey.loyalty.privacy``: customer profiles, birthday
+rewards), and host shops add theirs the same way::
 
-    def erase_landing_touches(subject, *, dry_run):
-        qs = LandingTouch.objects.filter(visitor_id__in=subject.visitor_ids)
-        return qs.count() if dry_run else qs.delete()[0]
+    def erase_wishes(subject, *, dry_run):
+        return privacy.count_or_delete(Wish.objects.filter(user_id__in=subject.user_ids), dry_run)
 
-    privacy.register_eraser("campaign landing touches", erase_landing_touches)
+    privacy.register_eraser("wishes", erase_wishes)   # in your AppConfig.ready()
 
 ``subject`` is a :class:`Subject`: the e-mail addresses, user ids, visitor ids, order ids, basket ids, message ids
 and voucher codes journey could link to the person.  Oscar's own records (orders, the user account) are the
@@ -171,7 +174,8 @@ def erasers() -> dict[str, Eraser]:
     return dict(_erasers)
 
 
-def _count_or_delete(queryset, dry_run):
+def count_or_delete(queryset, dry_run) -> int:
+    """The rows of ``queryset`` (counted on a dry run, else deleted): the usual body of an eraser."""
     if dry_run:
         return queryset.count()
     n = queryset.count()
@@ -202,13 +206,13 @@ def _events(subject, *, dry_run):
          Q(order_id__in=subject.order_ids) | Q(basket_id__in=subject.basket_ids) |
          Q(kind__in=mail_kinds, ref__in=[str(i) for i in subject.message_ids]) |
          Q(kind__in=voucher_kinds, ref__in=subject.voucher_codes))
-    return _count_or_delete(JourneyEvent.objects.filter(q), dry_run)
+    return count_or_delete(JourneyEvent.objects.filter(q), dry_run)
 
 
 def _tracking_events(subject, *, dry_run):
     from .models import TrackingEvent
 
-    return _count_or_delete(TrackingEvent.objects.filter(Q(message_id__in=subject.message_ids) |
+    return count_or_delete(TrackingEvent.objects.filter(Q(message_id__in=subject.message_ids) |
                                                          subject.email_q("recipient")), dry_run)
 
 
@@ -218,18 +222,18 @@ def _link_tokens(subject, *, dry_run):
     q = Q(object_id__in=[str(i) for i in subject.message_ids], purpose__in=["recovery", "unsubscribe"])
     for email in subject.emails:
         q |= Q(data__email=email)
-    return _count_or_delete(LinkToken.objects.filter(q), dry_run)
+    return count_or_delete(LinkToken.objects.filter(q), dry_run)
 
 
 def _messages(subject, *, dry_run):
     from .models import Message
 
-    return _count_or_delete(Message.objects.filter(pk__in=subject.message_ids), dry_run)
+    return count_or_delete(Message.objects.filter(pk__in=subject.message_ids), dry_run)
 
 
 def _basket_activity(subject, *, dry_run):
     BasketActivity = get_model("journey", "BasketActivity")
-    return _count_or_delete(BasketActivity.objects.filter(subject.email_q("email") |
+    return count_or_delete(BasketActivity.objects.filter(subject.email_q("email") |
                                                           Q(user_id__in=subject.user_ids)), dry_run)
 
 
@@ -242,30 +246,25 @@ def _personal_vouchers(subject, *, dry_run):
     if not dry_run:
         Voucher = get_model("voucher", "Voucher")
         Voucher.objects.filter(pk__in=qs.values("voucher_id"), num_orders=0).update(end_datetime=timezone.now())
-    return _count_or_delete(qs, dry_run)
+    return count_or_delete(qs, dry_run)
 
 
 def _related_clicks(subject, *, dry_run):
     RelatedClick = get_model("journey", "RelatedClick")
-    return _count_or_delete(RelatedClick.objects.filter(user_id__in=subject.user_ids), dry_run)
+    return count_or_delete(RelatedClick.objects.filter(user_id__in=subject.user_ids), dry_run)
 
 
 def _consent_records(subject, *, dry_run):
     from .consent_models import ConsentRecord
 
-    return _count_or_delete(ConsentRecord.objects.filter(Q(user_id__in=subject.user_ids) |
+    return count_or_delete(ConsentRecord.objects.filter(Q(user_id__in=subject.user_ids) |
                                                          Q(visitor_id__in=subject.visitor_ids)), dry_run)
 
 
 def _ga4_deliveries(subject, *, dry_run):
     from ..insights.ga4_models import GA4Delivery
 
-    return _count_or_delete(GA4Delivery.objects.filter(order_id__in=subject.order_ids), dry_run)
-
-
-def _customer_profile(subject, *, dry_run):
-    CustomerProfile = get_model("journey", "CustomerProfile")
-    return _count_or_delete(CustomerProfile.objects.filter(user_id__in=subject.user_ids), dry_run)
+    return count_or_delete(GA4Delivery.objects.filter(order_id__in=subject.order_ids), dry_run)
 
 
 def _suppression(subject, *, dry_run):
@@ -289,7 +288,6 @@ for _label, _func in (
     ("related clicks", _related_clicks),
     ("consent records", _consent_records),
     ("GA4 deliveries", _ga4_deliveries),
-    ("customer profile", _customer_profile),
     ("suppression entries kept", _suppression),
 ):
     register_eraser(_label, _func)

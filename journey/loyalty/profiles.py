@@ -148,3 +148,41 @@ def _apply_consent(user, consent):
         Suppression.objects.filter(email=email, reason=Suppression.Reason.UNSUBSCRIBED).delete()
     else:
         outbox.cancel_pending_for_email(email, reason="the customer withdrew marketing consent")
+
+
+UNSUBSCRIBE_SOURCE = "unsubscribe link"
+
+
+def withdraw_on_unsubscribe(entry, *, now=None) -> int:
+    """An address was put on journey's suppression list (``entry``, a ``Suppression``).  When the reason is an
+    unsubscribe, record withdrawn marketing consent on the profile of every account using that address (accounts
+    without a profile are left alone: they never gave consent here, and the suppression already stops the mail).
+
+    The source is "unsubscribe link" — the link in a journey mail, or the ESP's own unsubscribe link (then its name
+    follows, e.g. "unsubscribe link (mailgun unsubscribed)") — or "suppression list" when staff added the address.
+    Returns how many profiles changed (a profile already withdrawn is not changed again)."""
+    from django.contrib.auth import get_user_model
+
+    from ..core.models import Suppression
+    from ..core.suppression import normalize
+
+    email = normalize(entry.email)
+    if entry.reason != Suppression.Reason.UNSUBSCRIBED or not email:
+        return 0
+    if entry.note == UNSUBSCRIBE_SOURCE:
+        source = UNSUBSCRIBE_SOURCE
+    elif entry.message_id:
+        source = f"{UNSUBSCRIBE_SOURCE} ({entry.note})" if entry.note else UNSUBSCRIBE_SOURCE
+    else:
+        source = "suppression list"
+    email_field = get_user_model().get_email_field_name()
+    profiles = (CustomerProfile.objects.filter(**{f"user__{email_field}__iexact": email})
+                .exclude(marketing_consent=Consent.WITHDRAWN).select_related("user"))
+    # What the unsubscribe page tells the customer before they confirm.
+    wording = _("You will get no more reminders or offers from us. Mails about your orders are not affected.")
+    changed = 0
+    for profile in profiles:
+        _profile, changes = update_profile(profile.user, consent=Consent.WITHDRAWN, wording=wording, source=source,
+                                           now=now)
+        changed += changes.consent
+    return changed
