@@ -10,11 +10,15 @@ from django.utils import timezone
 from oscar.test.factories import create_order, create_product
 
 from journey.core import outbox
+from journey.core.events import Kind
+from journey.core.models import JourneyEvent
 from journey.recovery import services as recovery
 from journey.recovery.models import BasketActivity, RecoveryStep
 from journey.related import services as related
-from journey.related.models import RelatedClick
+from journey.related.models import ListKind, RelatedClick
 from journey.test.factories import basket_with, default_sequence, make_idle
+
+from .conftest import PHONE
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ADD = re.compile(r"Add to (cart|basket)", re.I)
@@ -91,6 +95,47 @@ def test_related_products_show_and_a_click_is_recorded(browser, live_server, sho
     click = RelatedClick.objects.get()
     assert (click.kind, click.position, click.product_id, click.anchor_id) == (1, 1, crackers.pk, cheese.pk)
     context.close()
+
+
+def test_the_basket_shows_the_cross_sell_and_a_click_is_recorded_with_its_list_and_position(browser, live_server,
+                                                                                          shot):
+    cheese, crackers, jam = (create_product(title=t, price=Decimal(p), num_in_stock=10)
+                             for t, p in (("Aged Cheddar", "6.00"), ("Rye Crackers", "3.00"), ("Fig Jam", "4.00")))
+    for count, products in ((4, [cheese, crackers]), (2, [cheese, jam])):  # crackers first, then jam
+        for _ in range(count):
+            order = create_order(basket=basket_with(products))
+            order.date_placed = timezone.now() - timedelta(days=1)
+            order.save()
+    related.rebuild()
+
+    phone = browser.new_context(**PHONE)
+    page = phone.new_page()
+    page.goto(live_server.url + cheese.get_absolute_url())
+    page.get_by_role("button", name=ADD).first.click()
+    page.wait_for_load_state()
+    page.goto(live_server.url + "/basket/")
+    cross_sell = page.locator("[data-journey-list='2']")
+    assert cross_sell.locator("h2").inner_text() == "Complete your basket"
+    items = cross_sell.locator("[data-journey-product]")
+    assert [int(pk) for pk in items.evaluate_all("els => els.map(e => e.dataset.journeyProduct)")] == [
+        crackers.pk, jam.pk]  # ranked by how often they were bought with the cheese; the cheese itself is not offered
+    assert "Aged Cheddar" not in cross_sell.inner_text()
+    cross_sell.scroll_into_view_if_needed()
+    shot(page, "basket-cross-sell")
+
+    items.nth(1).locator("h3 a").click()  # the second product of the list: Fig Jam
+    page.wait_for_url(re.compile(r".*/catalogue/fig-jam.*"))
+    for _ in range(50):
+        if RelatedClick.objects.exists() and JourneyEvent.objects.filter(kind=Kind.RELATED_CLICK).exists():
+            break
+        page.wait_for_timeout(100)
+    click = RelatedClick.objects.get()
+    assert (click.kind, click.position, click.product_id, click.anchor_id) == (ListKind.CROSS_SELL, 2, jam.pk, None)
+    event = JourneyEvent.objects.get(kind=Kind.RELATED_CLICK)
+    assert (event.tool, event.phase, event.product_id, event.device) == ("related", "sell", jam.pk, "mobile")
+    assert (event.data["list"], event.data["position"]) == ("cross_sell", 2)
+    shot(page, "clicked-product")
+    phone.close()
 
 
 def test_a_spanish_speaking_owner_sees_the_journey_map_in_spanish(browser, live_server, shot, django_user_model):
