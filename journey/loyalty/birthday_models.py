@@ -20,7 +20,7 @@ class BirthdayProgram(ProgramTerms):
         help_text=_("0 sends the mail on the birthday itself; 7 sends it a week before."))
     template = models.CharField(
         _("mail template"), max_length=200, default=DEFAULT_TEMPLATE,
-        help_text=_("Prefix of the three templates <prefix>_subject.txt, <prefix>_body.txt and <prefix>_body.html."))
+        help_text=_("Prefix of the three templates PREFIX_subject.txt, PREFIX_body.txt and PREFIX_body.html."))
     # The last birthday date (store time zone) whose customers were handled; the job resumes from the day after.
     processed_through = models.DateField(_("birthdays handled up to"), null=True, blank=True, editable=False)
 

@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
                 ('position', models.PositiveSmallIntegerField(unique=True, validators=[django.core.validators.MinValueValidator(1)], verbose_name='step')),
                 ('delay_minutes', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)], verbose_name='delay (minutes after the last activity)')),
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('template', models.CharField(default='journey/mail/recovery', help_text='Template prefix: <prefix>_subject.txt, _body.txt and _body.html.', max_length=100, verbose_name='template')),
+                ('template', models.CharField(default='journey/mail/recovery', help_text='Template prefix PREFIX of PREFIX_subject.txt, PREFIX_body.txt and PREFIX_body.html.', max_length=100, verbose_name='template')),
                 ('incentive', models.CharField(blank=True, choices=[('', 'No incentive'), ('percentage', 'Percentage off'), ('fixed', 'Fixed amount off')], default='', max_length=12, verbose_name='incentive')),
                 ('incentive_value', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True, verbose_name='percentage or amount')),
                 ('incentive_valid_days', models.PositiveSmallIntegerField(default=7, validators=[django.core.validators.MinValueValidator(1)], verbose_name='voucher valid for (days)')),

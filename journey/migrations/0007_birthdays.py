@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('min_basket', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=10, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='minimum basket')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
                 ('lead_days', models.PositiveSmallIntegerField(default=0, help_text='0 sends the mail on the birthday itself; 7 sends it a week before.', validators=[django.core.validators.MaxValueValidator(60)], verbose_name='days before the birthday')),
-                ('template', models.CharField(default='journey/mail/birthday', help_text='Prefix of the three templates <prefix>_subject.txt, <prefix>_body.txt and <prefix>_body.html.', max_length=200, verbose_name='mail template')),
+                ('template', models.CharField(default='journey/mail/birthday', help_text='Prefix of the three templates PREFIX_subject.txt, PREFIX_body.txt and PREFIX_body.html.', max_length=200, verbose_name='mail template')),
                 ('processed_through', models.DateField(blank=True, editable=False, null=True, verbose_name='birthdays handled up to')),
             ],
             options={

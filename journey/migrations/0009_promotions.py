@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
                 ('phase', journey.phases.PhaseField(default='attract', verbose_name='journey phase')),
-                ('slug', models.SlugField(help_text='The end of the link: /journey/c/<link name>/. Letters, digits, dashes.', max_length=64, unique=True, verbose_name='link name')),
+                ('slug', models.SlugField(help_text='The end of the link /journey/c/…/: letters, digits and dashes.', max_length=64, unique=True, verbose_name='link name')),
                 ('landing_path', models.CharField(blank=True, default='/', help_text='A page of this shop, e.g. / or /catalogue/category/tea_2/. A link with ?next= overrides it.', max_length=255, verbose_name='link leads to')),
                 ('discount_kind', models.CharField(choices=[('percentage', 'Percentage off'), ('fixed', 'Fixed amount off')], default='percentage', max_length=12, verbose_name='discount')),
                 ('discount_value', models.DecimalField(decimal_places=2, help_text='Percent (e.g. 10) or amount (e.g. 5.00).', max_digits=10, verbose_name='value')),

@@ -64,7 +64,7 @@ class Campaign(PromotionBase):
     phase = PhaseField(default=Phase.ATTRACT)
     slug = models.SlugField(
         _("link name"), max_length=64, unique=True,
-        help_text=_("The end of the link: /journey/c/<link name>/. Letters, digits, dashes."),
+        help_text=_("The end of the link /journey/c/…/: letters, digits and dashes."),
     )
     landing_path = models.CharField(
         _("link leads to"), max_length=255, default="/", blank=True,
