@@ -86,8 +86,9 @@ class RecoveryStep(models.Model):
         _("delay (minutes after the last activity)"), validators=[MinValueValidator(1)]
     )
     is_active = models.BooleanField(_("active"), default=True)
-    template = models.CharField(_("template"), max_length=100, default="journey/mail/recovery",
-                                help_text=_("Template prefix PREFIX of PREFIX_subject.txt, PREFIX_body.txt and PREFIX_body.html."))
+    template = models.CharField(
+        _("template"), max_length=100, default="journey/mail/recovery",
+        help_text=_("Template prefix PREFIX of PREFIX_subject.txt, PREFIX_body.txt and PREFIX_body.html."))
     incentive = models.CharField(_("incentive"), max_length=12, choices=Incentive.choices, blank=True, default="")
     incentive_value = models.DecimalField(_("percentage or amount"), max_digits=10, decimal_places=2, null=True,
                                           blank=True)
