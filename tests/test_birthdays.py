@@ -370,25 +370,45 @@ def test_the_tool_reports_its_health_and_numbers(program):
     BirthdayProgram.objects.update(is_active=False)
     assert tool.check_health().status == Status.IDLE
     labels = [str(m.label) for m in tool.get_metrics(local(MADRID, 2000, 1, 1), local(MADRID, 2100, 1, 1))]
-    assert labels == ["Birthday mails sent", "Vouchers issued", "Vouchers redeemed"]
+    winback = registry.get("winback").get_metrics(local(MADRID, 2000, 1, 1), local(MADRID, 2100, 1, 1))
+    assert labels == [str(m.label) for m in winback]  # every Retain program shows the same numbers
+    assert labels[:5] == ["Mails sent", "Opened", "Clicked", "Vouchers redeemed", "Revenue from voucher orders"]
 
 
-def test_the_metrics_count_mails_vouchers_and_redemptions(program):
+def test_the_metrics_count_mails_opens_redemptions_revenue_and_repeat_orders(program, store):
+    from django.test import RequestFactory
+    from django.utils import timezone
     from oscar.test.factories import create_order
 
-    from journey.loyalty.tool import numbers
+    from journey.core import vouchers
+    from journey.loyalty.numbers import program_numbers
+    from journey.registry import registry
+    from journey.test.factories import basket_with
 
-    ana = customer(5, 10)
-    now = local(MADRID, 2026, 5, 10, 10)
-    birthdays.run(now=now)
+    store.JOURNEY = {**store.JOURNEY, "BIRTHDAY_SEND_HOUR": 0}  # today's mail is due now, whatever the hour
+    now = timezone.now()
+    today = now.astimezone(MADRID).date()
+    ana = customer(today.month, today.day)
+    birthdays.handle_day(BirthdayProgram.load(), today, now=now)
     outbox.send_due(now=now)
+    Message.objects.filter(user=ana).update(opened_at=now, clicked_at=now)
     voucher = PersonalVoucher.objects.get(user=ana).voucher
-    order = create_order(user=ana)
-    voucher.record_usage(order, ana)
-    from django.utils import timezone
+    basket = basket_with(owner=ana, price=Decimal("40.00"))
+    request = RequestFactory().get("/basket/")
+    request.user = ana
+    assert vouchers.apply_to_basket(basket, voucher, request)
+    order = create_order(user=ana, basket=basket)  # Oscar's checkout: the voucher's discount is on the order
 
-    result = numbers(timezone.now() - timedelta(days=400), timezone.now() + timedelta(days=1))
-    assert result == {"sent": 1, "issued": 1, "redeemed": 1}
+    start, end = now - timedelta(days=1), timezone.now() + timedelta(days=1)
+    result = program_numbers("birthday", start, end)
+    assert (result.sent, result.opened, result.clicked, result.vouchers_issued) == (1, 1, 1, 1)
+    assert (result.vouchers_redeemed, result.revenue) == (1, order.total_incl_tax)
+    assert result.discount == Decimal("6.00")  # the program's 15 %
+    assert (result.recipients, result.recipients_reordered, result.repeat_rate) == (1, 1, Decimal("100.0"))
+    shown = {str(m.label): m.value for m in registry.get("birthday").get_metrics(start, end)}
+    assert shown["Mails sent"] == 1 and shown["Vouchers redeemed"] == 1
+    assert shown["Revenue from voucher orders"] == order.total_incl_tax
+    assert shown["Ordered again (recipients)"] == Decimal("100.0")
 
 
 def test_issuing_vouchers_in_bulk_is_idempotent_per_key_like_issuing_one(django_user_model):

@@ -155,3 +155,35 @@ def test_each_program_has_one_settings_page_that_checks_the_voucher_terms(admin_
 
     program = PostPurchaseProgram.load()
     assert program.is_active and program.delay_hours == 48 and program.discount_value == Decimal("15")
+
+
+def test_the_retain_report_lists_birthday_beside_the_other_programs_with_the_same_numbers(shop, client,
+                                                                                          django_user_model):
+    from django.contrib.auth.models import Permission
+
+    fay = django_user_model.objects.get(username="fay")
+    mail("birthday", user=fay, days_ago=2, opened=True, clicked=True)
+    redeem(order(fay, days_ago=1, total="30.00"), "birthday", customer=fay, amount="3.00")
+    owner = django_user_model.objects.create_user(username="owner", password="pw", is_staff=True)
+    owner.user_permissions.add(Permission.objects.get(codename="view_birthdayprogram"))
+    client.force_login(owner)  # may see the birthday program only: the report is open to them too
+
+    response = client.get(reverse("admin:journey_retain_report") + "?program=birthday&period=30")
+
+    assert response.status_code == 200
+    assert [key for key, _name in response.context["programs"]] == ["post_purchase", "winback", "birthday"]
+    figures = response.context["numbers"]
+    assert (figures.sent, figures.opened, figures.clicked, figures.vouchers_redeemed) == (1, 1, 1, 1)
+    assert figures.revenue == Decimal("30.00") and figures.repeat_rate == Decimal("100.0")
+    shown = [(str(m.label), m.value) for m in response.context["headline"]]
+    assert shown == [(str(m.label), m.value) for m in numbers.metrics(numbers.program_numbers("birthday", *shop),
+                                                                      full=True)]
+    assert reverse("admin:journey_birthdayprogram_changelist") in response.content.decode()
+
+
+def test_the_birthday_settings_page_links_to_its_report(admin_client):
+    from journey.loyalty.birthday_models import BirthdayProgram
+
+    page = admin_client.get(reverse("admin:journey_birthdayprogram_change", args=[BirthdayProgram.load().pk]))
+    assert page.status_code == 200
+    assert reverse("admin:journey_retain_report") + "?program=birthday" in page.content.decode()

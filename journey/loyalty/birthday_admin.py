@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .birthday_models import BirthdayProgram, BirthdayReward
@@ -17,6 +18,7 @@ class BirthdayProgramAdmin(admin.ModelAdmin):
         (_("Status"), {"fields": ("customers_with_birthday", "processed_through")}),
     )
     readonly_fields = ("customers_with_birthday", "processed_through")
+    change_form_template = "journey/admin/loyalty/program_change_form.html"  # with a link to the Retain report
 
     def has_add_permission(self, request):
         return False
@@ -28,6 +30,10 @@ class BirthdayProgramAdmin(admin.ModelAdmin):
         """One program: the list goes straight to its form."""
         program = BirthdayProgram.load()
         return redirect("admin:journey_birthdayprogram_change", program.pk)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = {"report_url": reverse("admin:journey_retain_report") + "?program=birthday"}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     @admin.display(description=_("customers with a birthday"))
     def customers_with_birthday(self, program):

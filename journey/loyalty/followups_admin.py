@@ -1,4 +1,5 @@
-"""The post-purchase and win-back programs in Django admin (one settings page each) and the Retain report.
+"""The post-purchase and win-back programs in Django admin (one settings page each) and the Retain report of every
+Retain program that mails (post-purchase, win-back, birthday).
 
 Thin: the numbers come from ``loyalty.numbers``, the chart layout from ``recovery.report.build_chart``."""
 
@@ -20,7 +21,7 @@ from ..insights.journey_map import PERIODS, currency
 from ..phases import Phase
 from ..recovery.admin import _requested_period, _trim_leading_zeros
 from ..recovery.report import build_chart, store_time_zone
-from ..registry import Metric, registry
+from ..registry import registry
 from . import numbers
 from .followups import POST_PURCHASE, WINBACK
 from .followups_models import PostPurchaseProgram, WinbackProgram
@@ -117,8 +118,8 @@ def retain_programs():
 
 def retain_report(admin_site, request):
     """The numbers of one Retain program for a period (``?program=<tool key>&period=30`` or ``&start=&end=``)."""
-    if not (request.user.has_perm("journey.view_postpurchaseprogram")
-            or request.user.has_perm("journey.view_winbackprogram")):
+    if not any(request.user.has_perm(f"journey.view_{name}program") for name in ("postpurchase", "winback",
+                                                                                  "birthday")):
         raise PermissionDenied
     programs = retain_programs()
     keys = [key for key, _name in programs]
@@ -131,18 +132,7 @@ def retain_report(admin_site, request):
     if len(days) > 92:
         days = _trim_leading_zeros(days)
     money, tz = currency(), store_time_zone()
-    headline = [
-        Metric(_("Mails sent"), figures.sent),
-        Metric(_("Delivered"), figures.delivered),
-        Metric(_("Opened"), figures.opened),
-        Metric(_("Clicked"), figures.clicked),
-        Metric(_("Vouchers issued"), figures.vouchers_issued),
-        Metric(_("Vouchers redeemed"), figures.vouchers_redeemed),
-        Metric(_("Revenue from voucher orders"), figures.revenue, "money"),
-        Metric(_("Discount given"), figures.discount, "money"),
-        Metric(_("Ordered again (recipients)"), figures.repeat_rate, "percent"),
-        Metric(_("Ordered again (others)"), figures.non_recipient_repeat_rate, "percent"),
-    ]
+    headline = numbers.metrics(figures, full=True)
     context = {
         **admin_site.each_context(request),
         "title": gettext("Retain programs report"),

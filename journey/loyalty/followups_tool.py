@@ -1,14 +1,16 @@
-"""Post-purchase and win-back as journey tools (phase Retain): their health and their numbers on the journey map."""
+"""Post-purchase and win-back as journey tools (phase Retain): their health, and the Retain numbers of
+``loyalty.numbers`` on the journey map."""
 
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ..core.models import Message
 from ..phases import Phase
-from ..registry import Health, Metric, Tool, Touchpoint
+from ..registry import Health, Tool, Touchpoint
 from . import followups_mail  # noqa: F401  (registers the two mail kinds with the outbox)
 from .followups import POST_PURCHASE, WINBACK
 from .followups_models import PostPurchaseProgram, WinbackProgram
+from .numbers import metrics_for
 
 
 def _scheduled(tool):
@@ -34,27 +36,6 @@ def winback_health():
                      % {"days": program.after_days, "n": n})
 
 
-def program_metrics(tool):
-    def metrics(start, end):
-        from .numbers import program_numbers
-
-        numbers = program_numbers(tool, start, end)
-        rows = [
-            Metric(_("Mails sent"), numbers.sent),
-            Metric(_("Opened"), numbers.opened),
-            Metric(_("Clicked"), numbers.clicked),
-            Metric(_("Vouchers redeemed"), numbers.vouchers_redeemed),
-            Metric(_("Revenue from voucher orders"), numbers.revenue, "money"),
-        ]
-        if numbers.repeat_rate is not None:
-            rows.append(Metric(_("Ordered again (recipients)"), numbers.repeat_rate, "percent"))
-        if numbers.non_recipient_repeat_rate is not None:
-            rows.append(Metric(_("Ordered again (others)"), numbers.non_recipient_repeat_rate, "percent"))
-        return rows
-
-    return metrics
-
-
 POST_PURCHASE_TOOL = Tool(
     key=POST_PURCHASE,
     name=_("Post-purchase voucher"),
@@ -63,7 +44,7 @@ POST_PURCHASE_TOOL = Tool(
     phases=[Phase.RETAIN],
     touchpoints=[Touchpoint.EMAIL],
     health=post_purchase_health,
-    metrics=program_metrics(POST_PURCHASE),
+    metrics=metrics_for(POST_PURCHASE),
     jobs=["send_due_messages"],
     admin_url_name="admin:journey_postpurchaseprogram_changelist",
     order=20,
@@ -76,7 +57,7 @@ WINBACK_TOOL = Tool(
     phases=[Phase.RETAIN],
     touchpoints=[Touchpoint.EMAIL],
     health=winback_health,
-    metrics=program_metrics(WINBACK),
+    metrics=metrics_for(WINBACK),
     jobs=["schedule_winback_mails", "send_due_messages"],
     admin_url_name="admin:journey_winbackprogram_changelist",
     order=30,

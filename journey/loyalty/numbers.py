@@ -15,6 +15,9 @@ Periods are half-open, ``[start, end)``, aware datetimes; money is Decimal.  Def
   before the end of the period.  *Non-recipients*: customers who had ordered before the period began and were sent
   no mail of the program in it; the share of them who placed an order in the period.  Non-recipients have the whole
   period to order, recipients only what is left after their mail, so the comparison leans against the program.
+
+The journey map shows every Retain program with the same rows (:func:`metrics_for`, used by the birthday,
+post-purchase and win-back tools) and the Retain report the fuller list (:func:`metrics` with ``full=True``).
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
+from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
 from ..core.models import Message, PersonalVoucher
 from ..recovery.report import Day, percentage, store_time_zone
+from ..registry import Metric
 from .followups import cancelled_statuses, live_orders
 
 ZERO = Decimal("0.00")
@@ -114,6 +119,36 @@ def program_numbers(tool: str, start: datetime, end: datetime) -> ProgramNumbers
     (numbers.recipients, numbers.recipients_reordered,
      numbers.non_recipients, numbers.non_recipients_reordered) = repeat_purchases(tool, start, end)
     return numbers
+
+
+def metrics(figures: ProgramNumbers, *, full=False) -> list[Metric]:
+    """The rows a program shows: mails sent, opened, clicked, vouchers redeemed, revenue, repeat rates (left out
+    while there is no one to compare).  ``full`` (the Retain report) adds delivered, vouchers issued and the
+    discount given, and keeps empty rates (shown as "—")."""
+    rows = [
+        Metric(_("Mails sent"), figures.sent),
+        *([Metric(_("Delivered"), figures.delivered)] if full else []),
+        Metric(_("Opened"), figures.opened),
+        Metric(_("Clicked"), figures.clicked),
+        *([Metric(_("Vouchers issued"), figures.vouchers_issued)] if full else []),
+        Metric(_("Vouchers redeemed"), figures.vouchers_redeemed),
+        Metric(_("Revenue from voucher orders"), figures.revenue, "money"),
+        *([Metric(_("Discount given"), figures.discount, "money")] if full else []),
+    ]
+    for label, rate in ((_("Ordered again (recipients)"), figures.repeat_rate),
+                        (_("Ordered again (others)"), figures.non_recipient_repeat_rate)):
+        if full or rate is not None:
+            rows.append(Metric(label, rate, "percent"))
+    return rows
+
+
+def metrics_for(tool: str):
+    """The journey-map ``metrics`` callable of the Retain program ``tool`` (a ``Tool(metrics=...)``)."""
+
+    def tool_metrics(start, end):
+        return metrics(program_numbers(tool, start, end))
+
+    return tool_metrics
 
 
 def _live(alias):

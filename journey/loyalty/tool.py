@@ -1,17 +1,16 @@
-"""Birthday rewards as a journey tool (phase Retain): its health and its numbers on the journey map."""
+"""Birthday rewards as a journey tool (phase Retain): its health, and the Retain numbers of ``loyalty.numbers``
+(the same as post-purchase and win-back) on the journey map."""
 
-from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from oscar.core.loading import get_model
 
-from ..core.models import Message, PersonalVoucher
 from ..phases import Phase
-from ..registry import Health, Metric, Tool, Touchpoint
+from ..registry import Health, Tool, Touchpoint
 from . import birthday_mail  # noqa: F401  (registers the birthday mail kind with the outbox)
 from .birthday_models import BirthdayProgram
-from .birthdays import PURPOSE, TOOL
+from .birthdays import TOOL
 from .models import CustomerProfile
+from .numbers import metrics_for
 
 
 def health():
@@ -26,35 +25,14 @@ def health():
                      % {"n": with_birthday})
 
 
-def numbers(start, end) -> dict:
-    """Mails sent, vouchers issued and vouchers redeemed by the birthday program between start and end."""
-    VoucherApplication = get_model("voucher", "VoucherApplication")
-    sent = Message.objects.filter(tool=TOOL, sent_at__gte=start, sent_at__lt=end).count()
-    issued = PersonalVoucher.objects.filter(purpose=PURPOSE, created_at__gte=start, created_at__lt=end).aggregate(
-        n=Count("id"))["n"]
-    redeemed = VoucherApplication.objects.filter(
-        Q(voucher__journey_binding__purpose=PURPOSE), date_created__gte=start, date_created__lt=end
-    ).values("order_id").distinct().count()
-    return {"sent": sent, "issued": issued, "redeemed": redeemed}
-
-
-def metrics(start, end):
-    data = numbers(start, end)
-    return [
-        Metric(_("Birthday mails sent"), data["sent"]),
-        Metric(_("Vouchers issued"), data["issued"]),
-        Metric(_("Vouchers redeemed"), data["redeemed"]),
-    ]
-
-
 TOOL_ENTRY = Tool(
-    key="birthday",
+    key=TOOL,
     name=_("Birthday rewards"),
     description=_("A personal voucher and a mail on each customer's birthday (or some days before), once a year."),
     phases=[Phase.RETAIN],
     touchpoints=[Touchpoint.EMAIL, Touchpoint.WEB],
     health=health,
-    metrics=metrics,
+    metrics=metrics_for(TOOL),
     jobs=["birthday_rewards", "send_due_messages"],
     admin_url_name="admin:journey_birthdayprogram_changelist",
     order=40,
