@@ -163,3 +163,93 @@ def test_without_detail_only_touched_orders_are_listed_and_the_rest_is_counted(d
                                                                        for r in full.per_tool]
     assert short.tool(NONE).revenue == sum(o.total_incl_tax for o in others)
     assert (short.total_orders, short.total_revenue) == (3, full.total_revenue)
+
+
+# End to end: the events the tools write on their own, Oscar's real checkout ----------------------------------------
+def test_an_order_after_a_campaign_link_landing_is_attributed_to_the_campaign(client):
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from journey.promotions import services as promotions
+    from journey.test.checkout import add_to_basket, guest_checkout
+
+    campaign = promotions.create_campaign(name="Spring", slug="spring", value=10, channel="email")
+    other = promotions.create_campaign(name="Autumn", slug="autumn", value=5, channel="facebook")
+    product = create_product(title="Honey", price=Decimal("20.00"), num_in_stock=10)
+    start = timezone.now() - timedelta(minutes=1)
+    client.post(reverse("journey:consent"), {"action": "accept"})  # a lasting visitor id
+    response = client.get(f"/journey/c/spring/?utm_campaign=spring-mail&next={product.get_absolute_url()}")
+    assert response.status_code == 302
+    client.get(product.get_absolute_url())
+    add_to_basket(client, product)
+    placed = guest_checkout(client, "gina@example.com")
+    from django.test import Client
+
+    from tests.conftest import BROWSER_USER_AGENT
+
+    Client(HTTP_USER_AGENT=BROWSER_USER_AGENT).get("/journey/c/autumn/")  # someone else's landing
+    end = timezone.now() + timedelta(minutes=1)
+
+    for model in ("last_touch", "first_touch"):
+        result = attribute_orders(start, end, model)
+        assert tools(result) == {placed.number: "campaigns"}
+        touch = result.orders[0].touch
+        assert (touch.kind, touch.ref, touch.label) == (Kind.CAMPAIGN_LANDING, str(campaign.pk), "spring-mail")
+        assert [(c.tool, c.label, c.orders, c.revenue) for c in result.campaigns] == [
+            (str(campaign.pk), "spring-mail", 1, placed.total_incl_tax)]
+        assert str(other.pk) not in {c.tool for c in result.campaigns}
+    assert result.tool("campaigns").label == "Campaign links"
+
+
+def _voucher_from_the_program(purpose, customer, now):
+    """The personal voucher ``purpose``'s own program issues ``customer`` (its job, its mail)."""
+    from journey.core import outbox
+    from journey.loyalty import birthdays, followups
+    from journey.loyalty.birthday_models import BirthdayProgram
+    from journey.loyalty.followups_models import PostPurchaseProgram, WinbackProgram
+    from journey.loyalty.models import CustomerProfile
+
+    if purpose == "birthday":
+        today = now.astimezone(birthdays.store_tz()).date()
+        CustomerProfile.objects.create(user=customer, birth_month=today.month, birth_day=today.day)
+        BirthdayProgram.objects.create(is_active=True)
+        birthdays.handle_day(BirthdayProgram.load(), today, now=now)
+    elif purpose == "post_purchase":
+        PostPurchaseProgram.objects.create(is_active=True, delay_hours=1)
+        assert followups.schedule_post_purchase(order(customer, when=now - timedelta(hours=2)))
+    else:
+        WinbackProgram.objects.create(is_active=True, after_days=60)
+        order(customer, when=now - timedelta(days=90))
+        assert followups.schedule_winback(now=now) == 1
+    outbox.send_due(now=now + timedelta(days=1))  # the mail carries the voucher (issued by then)
+    return PersonalVoucher.objects.get(user=customer, purpose=purpose).voucher
+
+
+@pytest.mark.parametrize("purpose", ["birthday", "post_purchase", "winback"])
+def test_an_order_with_a_retain_programs_voucher_is_attributed_to_that_program(
+        purpose, client, django_user_model, settings, django_capture_on_commit_callbacks):
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from journey.test.checkout import add_to_basket, signed_in_checkout
+
+    settings.JOURNEY = {**settings.JOURNEY, "BIRTHDAY_SEND_HOUR": 0}
+    customer = django_user_model.objects.create_user("ana", "ana@example.com", "pw")
+    now = timezone.now()
+    code = _voucher_from_the_program(purpose, customer, now).code
+    product = create_product(title="Tea", price=Decimal("30.00"), num_in_stock=10)
+    client.force_login(customer)
+    client.post(reverse("journey:related-click"), {"kind": 1, "product": product.pk, "position": 1})  # another touch
+    add_to_basket(client, product)
+    response = client.post(reverse("basket:vouchers-add"), {"code": code})
+    assert response.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        placed = signed_in_checkout(client)
+
+    redeemed = JourneyEvent.objects.get(kind=Kind.VOUCHER_REDEEMED)  # written by the voucher service
+    assert (redeemed.tool, redeemed.order_id, redeemed.ref) == (purpose, placed.pk, code)
+    result = attribute_orders(now - timedelta(days=1), timezone.now() + timedelta(minutes=1), "last_touch")
+    attributed = next(o for o in result.orders if o.order_id == placed.pk)
+    assert (attributed.tool, attributed.touch.kind, attributed.touch.ref) == (purpose, "voucher", code)
+    assert attributed.touches >= 2  # a related click just before the order, yet the voucher on it wins
+    assert result.tool(purpose).revenue == placed.total_incl_tax
