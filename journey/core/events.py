@@ -3,7 +3,7 @@
 This module is the public API every tool records through::
 
     from journey.core import events
-    events.record(events.Kind.CAMPAIGN_LANDING, request=request, tool="promotions", ref=str(campaign.pk),
+    events.record(events.Kind.CAMPAIGN_LANDING, request=request, tool="campaigns", ref=str(campaign.pk),
                   data={"utm_source": "facebook"})
 
 ``record`` never raises into the caller's page (a failure is logged), fills the phase from the kind when not
