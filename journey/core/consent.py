@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 from django.utils.html import strip_tags
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from ..conf import journey_settings
@@ -35,8 +35,9 @@ NECESSARY, ANALYTICS, MARKETING = "necessary", "analytics", "marketing"
 CATEGORIES = (
     (NECESSARY, _("Necessary"), _("Keep the shop working: your basket, signing in, security and this choice. "
                                  "Always on.")),
-    (ANALYTICS, _("Analytics"), _("Help us understand how the shop is used (visit statistics, Google "
-                                 "Analytics, Hotjar heatmaps) so we can improve it.")),
+    (ANALYTICS, pgettext_lazy("consent category", "Analytics"),
+     _("Help us understand how the shop is used (visit statistics, Google Analytics, Hotjar heatmaps) so we can "
+       "improve it.")),
     (MARKETING, _("Marketing"), _("Measure our ads and campaigns and show you relevant offers "
                                  "(advertising cookies, the chat widget).")),
 )

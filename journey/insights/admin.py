@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
@@ -28,7 +28,8 @@ class MapFilterForm(forms.Form):
     period = forms.ChoiceField(label=_("Period"), required=False,
                                choices=[(key, label) for key, (label, _days) in PERIODS.items()])
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=pgettext_lazy("date range", "to"), required=False,
+                          widget=forms.DateInput(attrs={"type": "date"}))
     category = forms.ModelChoiceField(label=_("Category"), required=False, queryset=None,
                                       empty_label=_("All categories"))
     product = forms.CharField(label=_("Product (id or UPC)"), required=False, max_length=64)

@@ -42,6 +42,7 @@ from django.db import connection
 from django.db.models import Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from oscar.core.loading import get_model
 
 from ..conf import journey_settings
@@ -69,7 +70,7 @@ STEPS = (
 )
 MODES = ("closed", "open")
 BREAKDOWNS = {
-    "source": _("Source"),
+    "source": pgettext_lazy("traffic", "Source"),
     "medium": _("Medium"),
     "campaign": _("Campaign"),
     "device": _("Device"),

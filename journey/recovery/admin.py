@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
@@ -183,7 +183,7 @@ class RecoveryStepAdmin(admin.ModelAdmin):
     change_list_template = "journey/admin/recovery/recoverystep_change_list.html"
     fieldsets = (
         (None, {"fields": ("position", "delay_hours", "is_active")}),
-        (_("Incentive"), {
+        (pgettext_lazy("recovery mail", "Incentive"), {
             "fields": ("incentive", "incentive_value", "incentive_valid_days", "incentive_min_basket"),
             "description": _("A personal, single-use voucher issued when the mail is sent. Incentives teach some "
                              "shoppers to wait for a discount: consider one on the last mail only."),

@@ -19,7 +19,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate
 from django.urls import NoReverseMatch, reverse
 from django.utils.formats import number_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from oscar.core.loading import get_model
 
 from ..conf import journey_settings
@@ -411,7 +411,7 @@ def timeline(activity) -> list[TimelineEvent]:
         at = activity.ordered_at or (order["date_placed"] if order else None)
         if at:
             label = (gettext("Ordered: recovered") if activity.state == State.RECOVERED else gettext("Ordered"))
-            detail = gettext("Order %(number)s") % {"number": activity.order_number}
+            detail = pgettext("journey", "Order %(number)s") % {"number": activity.order_number}
             if order:
                 detail += f" · {_local(order['date_placed'])} · {order['total_incl_tax']} {order['currency']}"
             url = _admin_url("dashboard:order-detail", activity.order_number) if order else ""

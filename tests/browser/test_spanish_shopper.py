@@ -70,9 +70,6 @@ def test_a_spanish_speaking_shopper_reads_the_banner_hints_and_lists_in_spanish(
     assert "Cookies y tu privacidad" in record.wording
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="Oscar's Spanish catalogue translates 'Analytics' as 'Analitycs' and, listed before "
-                          "journey in INSTALLED_APPS, wins over journey's 'Analíticas'")
 def test_the_spanish_banner_names_the_analytics_category_analiticas(browser, live_server, fresh_visitor):
     context = browser.new_context(**SPANISH)
     page = context.new_page()
