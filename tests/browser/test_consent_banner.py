@@ -132,7 +132,8 @@ def requested(external, *names):
 
 
 def other_hosts(external):
-    return {urlsplit(url).hostname for url in external} - set(TRACKERS.values())  # nothing else (the demo serves jQuery itself)
+    # Nothing but the trackers: the demo serves jQuery itself rather than from Google's CDN.
+    return {urlsplit(url).hostname for url in external} - set(TRACKERS.values())
 
 
 def wait_for_trackers(page, external, *names):
