@@ -201,6 +201,29 @@ def test_an_order_after_a_campaign_link_landing_is_attributed_to_the_campaign(cl
     assert result.tool("campaigns").label == "Campaign links"
 
 
+def test_an_order_with_a_campaign_code_typed_without_the_link_is_attributed_to_the_campaign(client):
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from journey.promotions import services as promotions
+    from journey.test.checkout import add_to_basket, guest_checkout
+
+    campaign = promotions.create_campaign(name="Radio", slug="radio", value=10, channel="other", code="RADIO10")
+    product = create_product(title="Tea", price=Decimal("20.00"), num_in_stock=10)
+    start = timezone.now() - timedelta(minutes=1)
+    add_to_basket(client, product)
+    client.post(reverse("journey:apply-code"), {"code": "radio10"})
+    placed = guest_checkout(client, "rita@example.com")
+    assert placed.discounts.get().offer_id == campaign.offer_id
+    end = timezone.now() + timedelta(minutes=1)
+
+    for model in ("last_touch", "first_touch"):
+        result = attribute_orders(start, end, model)
+        assert tools(result) == {placed.number: "campaigns"}
+        assert [(c.tool, c.orders, c.revenue) for c in result.campaigns] == [
+            (str(campaign.pk), 1, placed.total_incl_tax)]
+
+
 def _voucher_from_the_program(purpose, customer, now):
     """The personal voucher ``purpose``'s own program issues ``customer`` (its job, its mail)."""
     from journey.core import outbox

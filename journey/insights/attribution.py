@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.apps import apps
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
@@ -283,6 +284,15 @@ def _touch_index(queryset, start, end, lookback) -> _TouchIndex:
                     .values_list("voucher_id", "purpose")) if discounts else {}
     for order_id, voucher_id, code, amount in discounts:
         index.on_order[order_id].append(Touch(purposes[voucher_id], None, "voucher", code, str(amount)))
+    # Campaign discounts on the order (the link's voucher, its shared code or one of its unique codes): the
+    # campaign counts even when the shopper typed the code without following the link.
+    campaign_of_offer = dict(apps.get_model("journey", "Campaign").objects.filter(offer_id__isnull=False)
+                             .values_list("offer_id", "pk"))
+    if campaign_of_offer:
+        for order_id, offer_id, amount in OrderDiscount.objects.filter(
+                order_id__in=ids, offer_id__in=list(campaign_of_offer)).values_list("order_id", "offer_id", "amount"):
+            index.on_order[order_id].append(
+                Touch("campaigns", None, "voucher", str(campaign_of_offer[offer_id]), str(amount)))
     return index
 
 
@@ -292,7 +302,11 @@ def _pick(touches, placed, model):
     if model == "last_touch":
         vouchers = [t for t in touches if t.kind == "voucher"]
         if vouchers:  # the voucher redeemed on the order itself wins
-            return max(vouchers, key=lambda t: (Decimal(t.label or 0), t.tool))
+            best = max(vouchers, key=lambda t: (Decimal(t.label or 0), t.tool))
+            # A campaign's discount: its link landing, when there was one, says more (UTM campaign).
+            landings = [t for t in touches if t.kind == Kind.CAMPAIGN_LANDING and (t.tool, t.ref) == (best.tool,
+                                                                                                       best.ref)]
+            return max(landings, key=lambda t: t.at) if landings else best
         return max(touches, key=lambda t: (t.at, t.kind == "recovered", t.tool))
     return min(touches, key=lambda t: (t.at, t.kind != "recovered", t.tool))
 
