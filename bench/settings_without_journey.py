@@ -3,6 +3,7 @@
 from shop.settings import *  # noqa: F403
 
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "journey"]  # noqa: F405
+MIDDLEWARE = [entry for entry in MIDDLEWARE if not entry.startswith("journey.")]  # noqa: F405
 ROOT_URLCONF = "bench.urls_without_journey"
 OSCAR_DASHBOARD_NAVIGATION = [  # noqa: F405
     entry for entry in OSCAR_DASHBOARD_NAVIGATION if entry.get("icon") != "fas fa-route"  # noqa: F405
@@ -11,5 +12,8 @@ CELERY_BEAT_SCHEDULE = {}
 JOURNEY = {}
 # The demo's templates load journey's tag library: give them one whose tags render nothing.
 TEMPLATES = [{**TEMPLATES[0], "OPTIONS": {**TEMPLATES[0]["OPTIONS"],  # noqa: F405
-                                          "libraries": {"journey_tags": "bench.journey_tags_stub",
-                                                        "journey_promotions": "bench.journey_promotions_stub"}}}]
+                                          "libraries": {
+                                              library: f"bench.{library}_stub"
+                                              for library in ("journey_tags", "journey_promotions",
+                                                              "journey_consent", "journey_ga4")
+                                          }}}]

@@ -8,6 +8,7 @@
 """
 
 from django import template
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import mark_safe
@@ -65,7 +66,10 @@ def journey_consent_banner(context):
     choice = consent.get(request)
     data = _form_context(request, choice)
     data["journey_consent_show"] = not choice.decided
-    return mark_safe(render_to_string("journey/consent/banner.html", data, request=request))  # noqa: S308
+    # The form's CSRF token given directly: rendering with the request would run every context processor of the
+    # shop (Oscar's search form, checkout, metadata…) again for this one snippet.
+    data["csrf_token"] = get_token(request)
+    return mark_safe(render_to_string("journey/consent/banner.html", data))  # noqa: S308
 
 
 @register.simple_tag(takes_context=True)
