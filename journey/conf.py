@@ -165,6 +165,9 @@ DEFAULTS = {
     "ATTRIBUTION_LOOKBACK_DAYS": 30,
     # The attribution model the journey map shows first: "last_touch" or "first_touch".
     "ATTRIBUTION_MODEL": "last_touch",
+    # Seconds a process keeps a few small cached values (the live related-products build, the version of the live
+    # quantity promotions) instead of asking the shared cache on every page; 0: ask every time.
+    "PROCESS_CACHE_SECONDS": 5,
 }
 
 

@@ -46,7 +46,10 @@ def anymail_test_backend(settings):
 def empty_cache():
     from django.core.cache import cache
 
+    from journey.core import memo
+
     cache.clear()
+    memo.clear_all()
 
 
 # A browser's User-Agent: journey's event capture counts requests without one as bots (and records nothing).

@@ -43,6 +43,7 @@ from django.utils.translation import ngettext
 from oscar.core.loading import get_class, get_model
 
 from ..conf import journey_settings
+from ..core.memo import ProcessMemo
 from ..exceptions import JourneyError
 from ..phases import Phase, PhaseField
 from .base import PromotionBase, Status
@@ -484,6 +485,7 @@ _live_lock = threading.Lock()
 def bump_version():
     """Tell every process to reload the live promotions (after a save, an end, a delete)."""
     cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+    _version.clear()
 
 
 def _load():
@@ -508,13 +510,21 @@ def _load():
     return tuple(items)
 
 
-def live_promotions(now=None) -> tuple:
-    """The live quantity promotions, from this process's copy (one cache read; reloaded when stale)."""
+_version = ProcessMemo()
+
+
+def _shared_version():
     version = cache.get(VERSION_KEY)
     if version is None:
         version = uuid.uuid4().hex
         if not cache.add(VERSION_KEY, version, None):
             version = cache.get(VERSION_KEY) or version
+    return version
+
+
+def live_promotions(now=None) -> tuple:
+    """The live quantity promotions, from this process's copy (one cache read; reloaded when stale)."""
+    version = _version.get(VERSION_KEY, _shared_version)
     ttl = journey_settings.QUANTITY_HINT_CACHE_SECONDS
     if _live["version"] != version or time.monotonic() - _live["loaded_at"] > ttl:
         with _live_lock:

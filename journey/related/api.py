@@ -19,6 +19,7 @@ from django.db.models import Exists, F, OuterRef, Subquery
 from oscar.core.loading import get_class, get_model
 
 from ..conf import journey_settings
+from ..core.memo import ProcessMemo
 from .models import ListKind, RelatedBuild, RelatedProduct
 
 Product = get_model("catalogue", "Product")
@@ -96,13 +97,26 @@ def _available(products, strategy, limit):
 LIVE_BUILD_KEY = "journey:related:live-build"
 
 
+_live_build = ProcessMemo()
+
+
 def live_build_id():
-    """The live build's id, from the cache (set at each swap) or one query."""
+    """The live build's id: from this process's memo (PROCESS_CACHE_SECONDS), the cache (set at each swap) or one
+    query."""
+    return _live_build.get(LIVE_BUILD_KEY, _shared_live_build_id) or None
+
+
+def _shared_live_build_id():
     build_id = cache.get(LIVE_BUILD_KEY)
     if build_id is None:
         build_id = RelatedBuild.objects.filter(status=RelatedBuild.Status.LIVE).values_list("pk", flat=True).first()
         cache.set(LIVE_BUILD_KEY, build_id or 0, 60)
-    return build_id or None
+    return build_id
+
+
+def forget_live_build():
+    """After a swap in this process: read the live build again."""
+    _live_build.clear()
 
 
 def _cached(key_parts, compute):

@@ -23,7 +23,7 @@ from oscar.core.loading import get_model
 from ..conf import journey_settings
 from ..exceptions import JourneyError
 from . import data, engine, lists
-from .api import LIVE_BUILD_KEY
+from .api import LIVE_BUILD_KEY, forget_live_build
 from .models import ListKind, RelatedBuild, RelatedProduct, RelatedRule
 
 logger = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
             RelatedBuild.objects.filter(status=RelatedBuild.Status.LIVE).update(status=RelatedBuild.Status.SUPERSEDED)
             RelatedBuild.objects.filter(pk=build.pk).update(status=RelatedBuild.Status.LIVE)
             # Pages switch to the new lists (cached lists are keyed by build) once this commits.
-            transaction.on_commit(lambda: cache.set(LIVE_BUILD_KEY, build.pk, 60))
+            transaction.on_commit(lambda: (cache.set(LIVE_BUILD_KEY, build.pk, 60), forget_live_build()))
         with report.timed("cleanup"):
             _delete_builds(RelatedBuild.objects.exclude(pk=build.pk).exclude(status=RelatedBuild.Status.BUILDING))
     except Exception as exc:
