@@ -173,3 +173,20 @@ def test_the_consent_post_needs_the_csrf_token(product):
     strict = Client(enforce_csrf_checks=True)
     assert strict.post(reverse("journey:consent"), {"action": "accept"}).status_code == 403
     assert not ConsentRecord.objects.exists()
+
+
+def test_the_banner_carries_each_pages_own_address_escaped_and_its_own_csrf_token(shopper, product):
+    first = shopper.get(product.get_absolute_url() + '?q="><script>x</script>&sort=price').content.decode()
+    second = shopper.get(product.get_absolute_url() + "?page=2").content.decode()
+
+    def form(html):
+        return re.search(r'<div id="journey-consent".*?</form>', html, re.S).group(0)
+
+    assert "<script>x" not in form(first)
+    assert 'name="next" value="' + product.get_absolute_url() + '?q=%22%3E%3Cscript%3Ex%3C/script%3E&amp;sort=price"' \
+        in form(first)
+    assert 'name="next" value="' + product.get_absolute_url() + '?page=2"' in form(second)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form(second)).group(1)
+    assert "placeholder" not in token and "journeyconsent" not in token and len(token) == 64
+    assert shopper.post(reverse("journey:consent"), {"action": "reject", "next": "/",
+                                                      "csrfmiddlewaretoken": token}).status_code == 302

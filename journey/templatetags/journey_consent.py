@@ -11,10 +11,13 @@ from django import template
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from ..conf import journey_settings
 from ..core import consent
+from ..core.memo import ProcessMemo
 from ..insights import ga4, widgets
 
 register = template.Library()
@@ -64,12 +67,25 @@ def journey_consent_banner(context):
     if match is not None and match.view_name == "journey:consent":
         return ""  # the consent page shows the same form itself
     choice = consent.get(request)
-    data = _form_context(request, choice)
-    data["journey_consent_show"] = not choice.decided
-    # The form's CSRF token given directly: rendering with the request would run every context processor of the
-    # shop (Oscar's search form, checkout, metadata…) again for this one snippet.
-    data["csrf_token"] = get_token(request)
-    return mark_safe(render_to_string("journey/consent/banner.html", data))  # noqa: S308
+    key = (get_language(), choice.decided, choice.analytics, choice.marketing)
+    # The same banner for every page of a language and choice: rendered once per PROCESS_CACHE_SECONDS, the page's
+    # own CSRF token and address put in afterwards (rendering with the request would also run every context
+    # processor of the shop again for this one snippet).
+    html = _banners.get(key, lambda: _render_banner(choice))
+    html = html.replace(_NEXT_PLACEHOLDER, escape(_next(request)))
+    return mark_safe(html.replace(_CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 - our template, escaped
+
+
+_banners = ProcessMemo()
+_CSRF_PLACEHOLDER = "journeyconsentcsrf0000000000000"
+_NEXT_PLACEHOLDER = "journeyconsentnext0000000000000"
+
+
+def _render_banner(choice):
+    data = _form_context(None, choice)
+    data.update(journey_consent_show=not choice.decided, csrf_token=_CSRF_PLACEHOLDER,
+                journey_consent_next=_NEXT_PLACEHOLDER)
+    return render_to_string("journey/consent/banner.html", data)
 
 
 @register.simple_tag(takes_context=True)
