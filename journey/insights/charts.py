@@ -80,8 +80,37 @@ class Line:
     points: str
 
 
+class PlotArea:
+    """Geometry helpers of an SVG chart with ``width``, ``height`` and margins ``left``, ``right``, ``top``,
+    ``bottom`` (the templates draw in the plot area between the margins)."""
+
+    @property
+    def plot_right(self):
+        return self.width - self.right
+
+    @property
+    def plot_bottom(self):
+        return self.height - self.bottom
+
+    @property
+    def plot_height(self):
+        return self.height - self.top - self.bottom
+
+    @property
+    def plot_width(self):
+        return self.width - self.left - self.right
+
+    @property
+    def middle_x(self):
+        return self.left + self.plot_width / 2
+
+    @property
+    def middle_y(self):
+        return self.top + self.plot_height / 2
+
+
 @dataclass
-class TimeChart:
+class TimeChart(PlotArea):
     width: int
     height: int
     left: int
@@ -97,26 +126,6 @@ class TimeChart:
     left_label: str
     right_label: str
     empty: bool
-
-    @property
-    def plot_right(self):
-        return self.width - self.right
-
-    @property
-    def plot_bottom(self):
-        return self.height - self.bottom
-
-    @property
-    def plot_height(self):
-        return self.height - self.top - self.bottom
-
-    @property
-    def middle_x(self):
-        return self.left + (self.width - self.left - self.right) / 2
-
-    @property
-    def middle_y(self):
-        return self.top + self.plot_height / 2
 
 
 def _fmt(value, money, currency=""):

@@ -24,7 +24,7 @@ from oscar.core.loading import get_model
 
 from ..conf import journey_settings
 from ..core.models import Message, PersonalVoucher
-from ..insights.charts import bucket_key, bucket_unit, nice_max
+from ..insights.charts import PlotArea, bucket_key, bucket_unit, nice_max
 from .models import BasketActivity
 from .services import MAIL_KIND
 
@@ -230,7 +230,7 @@ class ChartColumn:
 
 
 @dataclass
-class Chart:
+class Chart(PlotArea):
     """Geometry of the server-rendered SVG chart (the template draws it): bars for mails sent and clicked on the
     left axis, recovered revenue as a line with points on the right axis."""
 
@@ -250,30 +250,6 @@ class Chart:
     empty: bool
     max_count_label: str = ""
     max_revenue_label: str = ""
-
-    @property
-    def plot_right(self):
-        return self.width - self.right
-
-    @property
-    def plot_bottom(self):
-        return self.height - self.bottom
-
-    @property
-    def plot_height(self):
-        return self.height - self.top - self.bottom
-
-    @property
-    def plot_width(self):
-        return self.width - self.left - self.right
-
-    @property
-    def middle_x(self):
-        return self.left + self.plot_width / 2
-
-    @property
-    def middle_y(self):
-        return self.top + self.plot_height / 2
 
 
 def _bucket(days: list[Day], max_columns: int) -> tuple[list[Bucket], str]:
