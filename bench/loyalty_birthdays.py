@@ -87,32 +87,6 @@ def select_today(day):
     return min(timings), len(rows), queryset.explain(analyze=True, buffers=True)
 
 
-def send_all(now):
-    """What ``send_due_messages`` does from Celery: claim due mails in batches and send the batches in parallel —
-    here in SENDERS threads of this process (each with its own connection), standing in for a worker's processes."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection
-
-    from journey.core import outbox
-
-    batches = []
-    while ids := outbox.claim_due(BATCH, now=now):
-        batches.append(ids)
-
-    def send(ids):
-        try:
-            return outbox.send_claimed(ids)
-        finally:
-            connection.close()
-
-    report = outbox.SendReport()
-    with ThreadPoolExecutor(SENDERS) as pool:
-        for part in pool.map(send, batches):
-            report.add(part)
-    return report
-
-
 def issue_and_send(now):
     """Run the birthday job for today and send every mail it scheduled; returns the stage timings and counts."""
     from django.conf import settings
@@ -131,7 +105,9 @@ def issue_and_send(now):
     report = birthdays.run(now=now)
     issue_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    sent = send_all(now + timedelta(days=1))
+    from bench.common import send_due_in_parallel
+
+    sent = send_due_in_parallel(now + timedelta(days=1), batch=BATCH, senders=SENDERS)
     send_seconds = time.perf_counter() - started
     return {"issue": issue_seconds, "send": send_seconds, "rewarded": report.rewarded,
             "vouchers": PersonalVoucher.objects.filter(purpose="birthday").count(),

@@ -9,8 +9,9 @@ with vouchers scheduled and sent through the outbox.
 2. **3,000 post-purchase mails** — in a fresh database (``journey_bench_loyalty``, created, migrated and dropped;
    ``--keep`` keeps it): 3,000 customers each with one order (1–3 lines of 300 products, which have related-products
    lists), the program on.  Timed: ``followups.on_order_placed`` for every order (what the receiver does after each
-   checkout), then ``outbox.send_due(via="tick")`` until every mail is sent — each with its personal voucher issued by
-   the voucher service and up to four related products — through anymail's test backend (discarding).
+   checkout), then the due mails claimed in batches of 100 and sent by 4 threads (as Celery's fan-out does) —
+   each with its personal voucher issued by the voucher service and up to four related products — through
+   anymail's test backend (discarding).
    Target: scheduling + sending ≤ 30 s (the issue's target for 3,000 birthday vouchers and mails).
 """
 
@@ -29,6 +30,8 @@ MAILS = 3_000
 PRODUCTS = 300
 SELECT_TARGET = 1.0  # s
 SEND_TARGET = 30.0  # s
+BATCH = 100  # JOURNEY["SEND_BATCH_SIZE"]'s default
+SENDERS = 4
 BACKEND = "bench.mail.DiscardingTestBackend"
 
 
@@ -149,8 +152,7 @@ def post_purchase(order_ids):
     from django.db.models import Count
     from django.utils import timezone
 
-    from bench.common import QueryTimer, main_table
-    from journey.core import outbox
+    from bench.common import QueryTimer, main_table, send_due_in_parallel
     from journey.core.models import Message, PersonalVoucher
     from journey.loyalty import followups
 
@@ -163,10 +165,10 @@ def post_purchase(order_ids):
         result["schedule"] = time.perf_counter() - started
         result["schedule_queries"] = timer.queries
         started = time.perf_counter()
-        while Message.objects.filter(state=Message.State.SCHEDULED, due_at__lte=timezone.now()).exists():
-            outbox.send_due(via="tick")
+        # Batches of 100 sent by 4 threads, as Celery's fan-out sends them (and as the birthday bench does); the
+        # threads' queries are not counted (each has its own connection).
+        send_due_in_parallel(timezone.now(), batch=BATCH, senders=SENDERS)
         result["send"] = time.perf_counter() - started
-        result["send_queries"] = timer.queries - result["schedule_queries"]
     result["sent"] = Message.objects.filter(tool="post_purchase", state=Message.State.SENT).count()
     result["vouchers"] = PersonalVoucher.objects.filter(purpose="post_purchase").count()
     result["states"] = dict(Message.objects.values_list("state").annotate(n=Count("id")).order_by())
@@ -239,9 +241,8 @@ def main():
     total = sent["schedule"] + sent["send"]
     rows.append([f"schedule {MAILS:,} post-purchase mails (on_order_placed each)", f"{MAILS:,} orders",
                  f"{sent['schedule']:.1f} s", f"{sent['schedule_queries'] / MAILS:.1f}", "", ""])
-    rows.append(["send them, each with a voucher + related products (tick)",
-                 f"{sent['sent']:,} sent, {sent['vouchers']:,} vouchers", f"{sent['send']:.1f} s",
-                 f"{sent['send_queries'] / max(1, sent['sent']):.1f}", "", ""])
+    rows.append([f"send them, each with a voucher + related products ({SENDERS} threads)",
+                 f"{sent['sent']:,} sent, {sent['vouchers']:,} vouchers", f"{sent['send']:.1f} s", "", "", ""])
     ok = total <= SEND_TARGET and sent["sent"] == MAILS and sent["vouchers"] == MAILS
     rows.append(["schedule + send", "", f"{total:.1f} s", "", "≤ 30 s", verdict(ok)])
     print(table(["Measure", "Size", "Time", "Queries / item", "Target", "Result"], rows))
