@@ -159,21 +159,31 @@ def _import_batch(batch, report, source, now):
         report.rows.append(RowResult(line, email, status))
 
 
+def _past_when(values, column, expected, errors, now):
+    """The moment in ``column`` if it is given, parses and is not in the future; otherwise None (problems go to
+    ``errors``)."""
+    raw = values.get(column, "")
+    if not raw:
+        return None
+    when = _parse_when(raw)
+    if when is None:
+        errors.append(f"{column} {raw!r} is not {expected}")
+    elif when > now:
+        errors.append(f"{column} {raw!r} is in the future")
+    else:
+        return when
+    return None
+
+
 def _parse(values, errors, now) -> dict:
     """The update_profile arguments a row asks for; problems go to ``errors``."""
     changes = {}
     birthday = _parse_birthday(values, errors)
     if birthday is not None:
         changes["birthday"] = birthday
-        entered = values.get("birthday_entered_at", "")
-        if entered:
-            when = _parse_when(entered)
-            if when is None:
-                errors.append(f"birthday_entered_at {entered!r} is not a date (use YYYY-MM-DD)")
-            elif when > now:
-                errors.append(f"birthday_entered_at {entered!r} is in the future")
-            else:
-                changes["birthday_entered_at"] = when
+        when = _past_when(values, "birthday_entered_at", "a date (use YYYY-MM-DD)", errors, now)
+        if when is not None:
+            changes["birthday_entered_at"] = when
     consent = values.get("marketing_consent", "")
     if consent:
         state = CONSENT_VALUES.get(consent.lower())
@@ -184,15 +194,9 @@ def _parse(values, errors, now) -> dict:
             changes["wording"] = values.get("consent_text") or DEFAULT_WORDING
             if values.get("consent_source"):
                 changes["source"] = values["consent_source"][:64]
-            given = values.get("consent_at", "")
-            if given:
-                when = _parse_when(given)
-                if when is None:
-                    errors.append(f"consent_at {given!r} is not a date or date-time (use YYYY-MM-DD HH:MM)")
-                elif when > now:
-                    errors.append(f"consent_at {given!r} is in the future")
-                else:
-                    changes["consent_at"] = when
+            when = _past_when(values, "consent_at", "a date or date-time (use YYYY-MM-DD HH:MM)", errors, now)
+            if when is not None:
+                changes["consent_at"] = when
     language = values.get("language", "")
     if language:
         codes = {code.lower(): code for code, _name in settings.LANGUAGES}
