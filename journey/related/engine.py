@@ -49,6 +49,15 @@ _EPOCH = np.datetime64(0, "us")
 _INF_BITS = np.uint32(0x7F800000)  # float32 +inf: the largest bit pattern of a non-negative, non-NaN float32
 
 
+def index_of(sorted_ids: np.ndarray, product_ids) -> np.ndarray:
+    """Row indices of ``product_ids`` in the ascending ``sorted_ids`` (-1 for ids not there)."""
+    wanted = np.asarray(product_ids, dtype=np.int64)
+    if not len(sorted_ids):
+        return np.full(wanted.shape, -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+    return np.where(sorted_ids[pos] == wanted, pos, -1).astype(np.int64)
+
+
 @dataclass(frozen=True)
 class Scoring:
     """How one anchor's candidates are ranked.  Three knobs:
@@ -126,12 +135,7 @@ class TopK:
 
     def index(self, product_ids) -> np.ndarray:
         """Row indices of ``product_ids`` (array-like), -1 for products the result does not know."""
-        wanted = np.asarray(product_ids)
-        if len(self.product_ids) == 0:
-            return np.full(wanted.shape, -1, dtype=np.int64)
-        pos = np.searchsorted(self.product_ids, wanted)
-        pos = np.minimum(pos, len(self.product_ids) - 1)
-        return np.where(self.product_ids[pos] == wanted, pos, -1).astype(np.int64)
+        return index_of(self.product_ids, product_ids)
 
     def related(self, product_id) -> np.ndarray:
         """The related product ids of one product, best first (empty if it has none or is unknown)."""

@@ -84,11 +84,7 @@ class Catalogue:
 
     def index(self, product_ids) -> np.ndarray:
         """Row indices of ``product_ids`` (-1 for products not in the catalogue)."""
-        wanted = np.asarray(product_ids, dtype=np.int64)
-        if not len(self.product_ids):
-            return np.full(wanted.shape, -1, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.product_ids, wanted), len(self.product_ids) - 1)
-        return np.where(self.product_ids[pos] == wanted, pos, -1).astype(np.int64)
+        return engine.index_of(self.product_ids, product_ids)
 
 
 @dataclass
@@ -122,11 +118,7 @@ class Lists:
         return len(self.product_ids)
 
     def index(self, product_ids) -> np.ndarray:
-        wanted = np.asarray(product_ids, dtype=np.int64)
-        if not len(self.product_ids):
-            return np.full(wanted.shape, -1, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.product_ids, wanted), len(self.product_ids) - 1)
-        return np.where(self.product_ids[pos] == wanted, pos, -1).astype(np.int64)
+        return engine.index_of(self.product_ids, product_ids)
 
     def related(self, product_id) -> list:
         """(related product id, source) of one product's list, in order."""
