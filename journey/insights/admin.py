@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
+from ..core.csv_export import csv_response
 from .attribution import MODELS
 from .funnel import BREAKDOWNS, MODES, store_tz
 from .journey_map import CUSTOM, DEFAULT_PERIOD, PERIODS, build_journey_map, csv_rows, currency, funnel_available
@@ -92,13 +90,8 @@ def journey_map_view(model_admin, request, extra_context=None):
     journey_map = build_journey_map(**options)
     money = currency()
     if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
         name = f"journey-map-{journey_map.first_day.isoformat()}-{journey_map.last_day.isoformat()}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        writer = csv.writer(response)
-        for row in csv_rows(journey_map, money):
-            writer.writerow(row)
-        return response
+        return csv_response(csv_rows(journey_map, money), name)
     query = request.GET.copy()
     query.pop("format", None)
     query.pop("print", None)

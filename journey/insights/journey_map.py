@@ -517,8 +517,5 @@ def csv_rows(journey_map: JourneyMap, currency_code=""):
 
 
 def _csv_value(value):
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    return value
+    """Numbers stay numbers (Decimal included): journey.core.csv_export writes them and escapes only text."""
+    return "" if value is None else value

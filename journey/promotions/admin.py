@@ -4,14 +4,14 @@ Thin: the Oscar objects, codes and numbers come from ``promotions.services``."""
 
 from __future__ import annotations
 
-import csv
+import itertools
 
 import segno
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -21,6 +21,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from oscar.templatetags.currency_filters import currency
 
+from ..core.csv_export import csv_response
 from . import services
 from .base import Status
 from .models import Campaign, CodeBatch
@@ -310,16 +311,9 @@ class CampaignAdmin(admin.ModelAdmin):
         if batch is None:
             raise Http404
 
-        class Echo:
-            def write(self, value):
-                return value
-
-        writer = csv.writer(Echo())
         header = [gettext("code"), gettext("used")]
-        rows = (writer.writerow([code, "yes" if used else "no"]) for code, used in services.batch_codes(batch))
-        response = StreamingHttpResponse((line for part in ([writer.writerow(header)], rows) for line in part),
-                                         content_type="text/csv; charset=utf-8")
+        yes, no = gettext("yes"), gettext("no")
+        rows = ([code, yes if used else no] for code, used in services.batch_codes(batch))
         name = slugify(f"{campaign.slug}-{batch.prefix or 'codes'}-{batch.pk}")
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        return response
+        return csv_response(itertools.chain([header], rows), f"{name}.csv", stream=True)
 
