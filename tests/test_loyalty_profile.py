@@ -366,3 +366,111 @@ def test_the_admin_upload_page_imports_and_shows_the_rejected_rows(admin_client,
     assert CustomerProfile.objects.get(user__username="ana").consent_source.startswith("admin import (boss)")
     response = admin_client.post(url, {"file": SimpleUploadedFile("x.csv", b"name\nx\n")})
     assert response.status_code == 400 and "no &#x27;email&#x27; column" in response.content.decode()
+
+
+# Bad import input: a clear message per row or per file, never a traceback ------------------------------------
+def run_command(tmp_path, raw: bytes):
+    path = tmp_path / "profiles.csv"
+    path.write_bytes(raw)
+    out = StringIO()
+    call_command("journey_import_profiles", str(path), stdout=out)
+    return out.getvalue()
+
+
+def upload(admin_client, raw: bytes):
+    response = admin_client.post(reverse("admin:journey_customerprofile_import"),
+                                 {"file": SimpleUploadedFile("profiles.csv", raw, content_type="text/csv")})
+    return response.status_code, response.content.decode()
+
+
+BAD_CELLS = [
+    (b"email,birth_day,birth_month\nana@example.com,10,\xc2\xb2\n", "birth_month '\u00b2' is not a number"),
+    (b"email,birth_day,birth_month,birth_year\nana@example.com,10,5," + b"1" * 5000 + b"\n",
+     "birth_year is too long (5000 characters; at most 500)"),
+    (b"email,birth_day,birth_month\nana@example.com," + b"9" * 400 + b",5\n",
+     "birth_day '9999999999999999999999999999999999999999\u2026' is not a number (at most 4 digits)"),
+    (b"email,birthday\nana@example.com,1990-13-01\n", "There is no month 13."),
+    (b"email,marketing_consent,consent_text\nana@example.com,yes," + b"x" * 20000 + b"\n",
+     "consent_text is too long (20000 characters; at most 5000)"),
+    (b"email,birthday\n" + b"a" * 5000 + b"@example.com,05-10\n", "email is too long (5012 characters; at most 254)"),
+    (b"email,marketing_consent,consent_text\nana@example.com,yes,Send me offers, weekly\n",
+     "line has 4 cells but the first line names 3 columns"),
+]
+
+
+@pytest.mark.parametrize(("raw", "reason"), BAD_CELLS)
+def test_a_bad_cell_rejects_its_row_with_a_short_clear_reason_through_the_command_and_the_admin(
+        customers, tmp_path, admin_client, raw, reason):
+    out = run_command(tmp_path, raw + b"ben@example.com,,,\n")
+    assert "line 2: " in out and "rejected: " in out and reason in out
+    assert "1 rejected" in out
+    status, page = upload(admin_client, raw)
+    assert status == 200 and "journey-import-report" in page and "1 rejected" in page
+    assert reason.replace("'", "&#x27;") in page
+    for long_run in ("x" * 100, "1" * 100, "9" * 100, "a" * 100):  # a huge cell is not echoed back whole
+        assert long_run not in out and long_run not in page
+    assert not CustomerProfile.objects.filter(user__username="ana").exists()
+
+
+def test_feb_29_without_a_year_is_imported_and_feb_30_is_not(customers):
+    report = import_profiles("email,birth_day,birth_month\nana@example.com,29,2\nben@example.com,30,2\n")
+    assert report.count("created") == 1 and "February has no day 30" in report.rejected[0].errors[0]
+
+
+BAD_FILES = [
+    (b"", "The file is empty."),
+    (b"\r\n  \r\n", "The file is empty."),
+    (b'"",""\n', "The file is empty."),
+    (b"email,consent_text\nana@example.com," + b"x" * 200_000 + b"\n",
+     "Line 2 cannot be read: a cell is longer than 131072 characters. Nothing was imported."),
+    (b"email,birthday\nana@example.com,05-10\nben@example.com,\x81\x8d\x90\n",
+     "The file is not text in UTF-8 or Windows-1252: save it as CSV UTF-8."),
+    (b"\xef\xbb\xbfemail,birthday\nana@example.com,05-10\nben@example.com,caf\xe9\n",
+     "The file starts as UTF-8 but line 3 is not UTF-8: save it again as CSV UTF-8."),
+    (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + b"\x00" * 40,
+     "The file is not CSV text (is it an Excel workbook? Save it as CSV UTF-8)."),
+    (b"ana@example.com,1990-05-10,yes\nben@example.com,05-11,no\n",
+     "The first line must name the columns (email, birthday, \u2026) but it looks like data: add a header line."),
+    (b"email|birthday\nana@example.com|05-10\n",
+     "The first line has no 'email' column. Separate the columns with commas, semicolons or tabs"),
+]
+
+
+@pytest.mark.parametrize(("raw", "message"), BAD_FILES)
+def test_a_bad_file_is_refused_whole_with_a_clear_message_through_the_command_and_the_admin(
+        customers, tmp_path, admin_client, raw, message):
+    with pytest.raises(CommandError) as error:
+        run_command(tmp_path, raw)
+    assert message in str(error.value) and len(str(error.value)) < 500
+    status, page = upload(admin_client, raw)
+    assert status == 400
+    if raw:
+        assert message.replace("'", "&#x27;") in page
+    else:  # Django's own form error for an empty upload
+        assert "The submitted file is empty." in page
+    assert not CustomerProfile.objects.exists()
+
+
+GOOD_FILES = [
+    ("utf-8 with a BOM", "\ufeffemail;birthday\nana@example.com;05-10\n".encode()),
+    ("utf-16 tab separated (Excel's Unicode text)", "email\tbirthday\r\nana@example.com\t05-10\r\n".encode("utf-16")),
+    ("old Mac line ends", b"email,birthday\rana@example.com,05-10\r"),
+    ("quoted semicolons in a comma file",
+     b'email,consent_text,marketing_consent\nana@example.com,"Yes; offers; weekly",yes\n'
+     b'ben@example.com,"No; thanks",no\n'),
+    ("trailing empty cells", b"email;birthday\nana@example.com;05-10;;;\n"),
+]
+
+
+@pytest.mark.parametrize(("name", "raw"), GOOD_FILES, ids=[name for name, _raw in GOOD_FILES])
+def test_files_as_spreadsheets_save_them_are_imported(customers, tmp_path, admin_client, name, raw):
+    out = run_command(tmp_path, raw)
+    assert "0 rejected" in out, out
+    ana = CustomerProfile.objects.get(user__username="ana")
+    if b"consent" in raw:
+        assert ana.consent_text == "Yes; offers; weekly" and ana.marketing_consent == "granted"
+    else:
+        assert (ana.birth_month, ana.birth_day) == (5, 10)
+    CustomerProfile.objects.all().delete()
+    status, page = upload(admin_client, raw)
+    assert status == 200 and "0 rejected" in page and CustomerProfile.objects.filter(user__username="ana").exists()

@@ -1,6 +1,7 @@
 """manage.py journey_import_profiles FILE [--dry-run]: import birthdays, consent and languages from CSV."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from journey.loyalty.profile_import import ProfileImportError, decode, import_profiles
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         for warning in report.warnings:
             self.stdout.write(self.style.WARNING(warning))
         for row in report.rejected:
-            self.stdout.write(f"line {row.line}: {row.email or '(no email)'}: rejected: {'; '.join(row.errors)}")
+            self.stdout.write(gettext("line %(line)s: %(email)s: rejected: %(reasons)s") % {
+                "line": row.line, "email": row.email or gettext("(no email)"), "reasons": "; ".join(row.errors)})
         style = self.style.WARNING if report.rejected else self.style.SUCCESS
         self.stdout.write(style(report.summary()))
