@@ -45,6 +45,7 @@ DEFAULT_WORDING = "(wording not given in the import file)"
 BATCH = 1000
 TOO_MANY_CELLS = object()  # key of a row's values: the message when the row has more cells than the header
 DELIMITERS = (",", ";", "\t")
+UTF8_LETTER = re.compile(rb"\xc3[\x80-\xbf]")  # À-ÿ in UTF-8; as Windows-1252 it would read "Ã©" and the like
 # The longest cell each column takes (an email address is at most 254 characters); a longer cell rejects its row.
 MAX_CELL = {"email": 254, "consent_text": 5000}
 DEFAULT_MAX_CELL = 500
@@ -108,9 +109,10 @@ def decode(raw: bytes) -> str:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            if raw.startswith(codecs.BOM_UTF8):  # says UTF-8, so Windows-1252 would only garble it
+            # A BOM or UTF-8 letters (é is C3 A9) say UTF-8: reading the rest as Windows-1252 would garble them.
+            if raw.startswith(codecs.BOM_UTF8) or UTF8_LETTER.search(raw, 0, exc.start):
                 line = raw.count(b"\n", 0, exc.start) + 1
-                raise ProfileImportError(gettext("The file starts as UTF-8 but line %(line)s is not UTF-8: save it "
+                raise ProfileImportError(gettext("The file is UTF-8 text but line %(line)s is not UTF-8: save it "
                                                  "again as CSV UTF-8.") % {"line": line}) from None
             try:
                 text = raw.decode("cp1252")
