@@ -152,7 +152,7 @@ def _rows(reader):
 def _reader(text: str):
     """(columns, delimiter, reader, rows) of CSV ``text``; ProfileImportError for a file without a usable header."""
     text = text.removeprefix("\ufeff")
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    first_line = next((line.rstrip("\r\n") for line in io.StringIO(text, newline="") if line.strip()), "")
     if not first_line:
         raise ProfileImportError(gettext("The file is empty."))
     delimiter = _delimiter(first_line)
