@@ -5,9 +5,10 @@ Include it where a shop would include ``anymail.urls`` (same paths, same ``anyma
     path("anymail/", include("journey.core.webhooks")),
 
 anymail checks the basic auth (``ANYMAIL["WEBHOOK_SECRET"]``) and signatures before parsing; a body its parser
-cannot read (not JSON, missing fields, a tracking event naming neither message nor recipient) raises ``AnymailWebhookValidationFailure`` here — a ``SuspiciousOperation``,
-so Django answers 400 and the ESP does not retry it.  Errors after parsing (journey's receivers) still propagate:
-the ESP then retries later, and applying an event twice is harmless.
+cannot read (not JSON, missing fields, a tracking event naming neither message nor recipient) raises
+``AnymailWebhookValidationFailure`` here — a ``SuspiciousOperation``, so Django answers 400 and the ESP does not
+retry it.  Errors after parsing (journey's receivers) still propagate: the ESP then retries later, and applying an
+event twice is harmless.
 """
 
 from anymail import urls as anymail_urls
