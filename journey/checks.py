@@ -122,6 +122,22 @@ def check_email_backend(app_configs=None, **kwargs):
     return []
 
 
+@register(Tags.security, deploy=True)
+def check_site_url_https(app_configs=None, **kwargs):
+    """Journey's mails carry token links (basket restore, unsubscribe): over http anyone on the path reads them."""
+    site_url = str(journey_settings.SITE_URL or "")
+    if urlsplit(site_url).scheme != "http":
+        return []
+    return [
+        Warning(
+            f"JOURNEY['SITE_URL'] is {site_url!r}: the restore and unsubscribe links in journey's mails travel "
+            "unencrypted.",
+            hint="Serve the shop over HTTPS and set SITE_URL to its https:// address.",
+            id="journey.W013",
+        )
+    ]
+
+
 @register(Tags.security)
 def check_webhook_secret(app_configs=None, **kwargs):
     """anymail's tracking webhooks without basic auth accept anyone's events: forged bounces and complaints would

@@ -14,7 +14,7 @@ event twice is harmless.
 from anymail import urls as anymail_urls
 from anymail.exceptions import AnymailWebhookValidationFailure
 from anymail.signals import tracking
-from django.urls import URLPattern, path
+from django.urls import URLPattern
 
 app_name = anymail_urls.app_name
 
@@ -46,7 +46,7 @@ def _strict(pattern):
     if view_class is None or not hasattr(view_class, "parse_events"):
         return pattern
     strict = strict_view_class(view_class).as_view(**(view.view_initkwargs or {}))
-    return path(str(pattern.pattern), strict, name=pattern.name)
+    return URLPattern(pattern.pattern, strict, pattern.default_args, pattern.name)  # path() or re_path() as before
 
 
 urlpatterns = [_strict(p) if isinstance(p, URLPattern) else p for p in anymail_urls.urlpatterns]
