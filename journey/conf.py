@@ -114,6 +114,12 @@ DEFAULTS = {
     "VISIT_MINUTES": 30,
     # Path prefixes never counted as landings (admin, dashboard, journey's own links and beacons).
     "LANDING_IGNORE_PATHS": ("/admin/", "/dashboard/", "/journey/", "/accounts/logout/"),
+    # Pages whose address is a secret (a token or hash in the path): URL names ("namespace:name") or regular
+    # expressions on the path starting with "^".  journey stores no path of them, loads no GA4 / Hotjar / chat on
+    # them and sends them with "Referrer-Policy: no-referrer" (docs/privacy-and-tracking.md).
+    "SECRET_URLS": ("password-reset-confirm", "customer:anon-order", "customer:anon-order-form",
+                    "journey:restore-basket", "journey:unsubscribe", r"^/(?:.*/)?password-reset/confirm/",
+                    r"^/(?:.*/)?order-status(?:-form)?/"),
     # Other host names of this shop (a referrer from them is not external).
     "OWN_HOSTS": (),
     # Consent banner: shown by {% journey_consent_banner %} until the visitor chooses.

@@ -54,8 +54,9 @@ def _find_message(event):
     if message is None:
         message_id = (event.metadata or {}).get("journey_message_id")
         if message_id and str(message_id).isdigit():
-            message = Message.objects.filter(pk=int(message_id), esp_message_id="").first()
-    if message is None or message.state in NOT_HANDED_TO_ESP:
+            message = Message.objects.filter(pk=int(message_id), esp_message_id="").exclude(
+                state__in=NOT_HANDED_TO_ESP).first()
+    if message is None:
         return None
     if event.recipient and suppression.normalize(event.recipient) != suppression.normalize(message.to_email):
         return None
