@@ -105,8 +105,12 @@ DEFAULTS = {
     # Visitor id of a shopper who has not allowed analytics cookies: "daily" (a keyed digest of day, address and
     # browser; no cookie), "session" (a digest of the session key, when there is a session) or "none".
     "EVENTS_ANONYMOUS_VISITOR": "daily",
-    # Header holding the client address behind a proxy (e.g. "HTTP_X_FORWARDED_FOR"); None: REMOTE_ADDR.
+    # Header holding the client address behind a proxy (e.g. "HTTP_X_FORWARDED_FOR"); None: REMOTE_ADDR.  Used by
+    # events, consent records and every throttle (journey.core.events.client_ip).
     "CLIENT_IP_HEADER": None,
+    # How many proxies of the shop append to that header: the entry this far from the right is the client's (the
+    # ones left of it are sent by the client and could be forged).
+    "CLIENT_IP_PROXY_COUNT": 1,
     # The first-party visitor cookie, set only with analytics consent.
     "VISITOR_COOKIE_NAME": "journey_vid",
     "VISITOR_COOKIE_DAYS": 395,
