@@ -122,6 +122,57 @@ def check_email_backend(app_configs=None, **kwargs):
     return []
 
 
+@register(Tags.security, deploy=True)
+def check_site_url_https(app_configs=None, **kwargs):
+    """Journey's mails carry token links (basket restore, unsubscribe): over http anyone on the path reads them."""
+    site_url = str(journey_settings.SITE_URL or "")
+    if urlsplit(site_url).scheme != "http":
+        return []
+    return [
+        Warning(
+            f"JOURNEY['SITE_URL'] is {site_url!r}: the restore and unsubscribe links in journey's mails travel "
+            "unencrypted.",
+            hint="Serve the shop over HTTPS and set SITE_URL to its https:// address.",
+            id="journey.W013",
+        )
+    ]
+
+
+@register(Tags.security)
+def check_webhook_secret(app_configs=None, **kwargs):
+    """anymail's tracking webhooks without basic auth accept anyone's events: forged bounces and complaints would
+    suppress addresses and mark mails failed.  A warning in production (not DEBUG) when they are routed."""
+    if settings.DEBUG or not tracking_webhooks_routed():
+        return []
+    secret = (getattr(settings, "ANYMAIL", None) or {}).get("WEBHOOK_SECRET")
+    if secret:
+        return []
+    return [
+        Warning(
+            "anymail's tracking webhooks are routed but ANYMAIL['WEBHOOK_SECRET'] is not set: anyone can post "
+            "forged bounces and complaints.",
+            hint="Set ANYMAIL = {'WEBHOOK_SECRET': 'user:long-random-password'} (from the environment) and give the "
+            "same credentials to your ESP's webhook URL (docs/mail.md).",
+            id="journey.W012",
+        )
+    ]
+
+
+def tracking_webhooks_routed():
+    """Whether the project's URLconf serves any of anymail's tracking webhook URLs."""
+    from anymail import urls as anymail_urls
+    from django.urls import NoReverseMatch, reverse
+
+    names = [p.name for p in anymail_urls.urlpatterns if p.name and "tracking" in p.name]
+    for name in names:
+        try:
+            reverse(f"{anymail_urls.app_name}:{name}")
+        except NoReverseMatch:
+            continue
+        return True
+    return False
+
+
 JOURNEY_MIDDLEWARE = "journey.core.middleware.JourneyMiddleware"
 
 

@@ -105,8 +105,12 @@ DEFAULTS = {
     # Visitor id of a shopper who has not allowed analytics cookies: "daily" (a keyed digest of day, address and
     # browser; no cookie), "session" (a digest of the session key, when there is a session) or "none".
     "EVENTS_ANONYMOUS_VISITOR": "daily",
-    # Header holding the client address behind a proxy (e.g. "HTTP_X_FORWARDED_FOR"); None: REMOTE_ADDR.
+    # Header holding the client address behind a proxy (e.g. "HTTP_X_FORWARDED_FOR"); None: REMOTE_ADDR.  Used by
+    # events, consent records and every throttle (journey.core.events.client_ip).
     "CLIENT_IP_HEADER": None,
+    # How many proxies of the shop append to that header: the entry this far from the right is the client's (the
+    # ones left of it are sent by the client and could be forged).
+    "CLIENT_IP_PROXY_COUNT": 1,
     # The first-party visitor cookie, set only with analytics consent.
     "VISITOR_COOKIE_NAME": "journey_vid",
     "VISITOR_COOKIE_DAYS": 395,
@@ -114,6 +118,12 @@ DEFAULTS = {
     "VISIT_MINUTES": 30,
     # Path prefixes never counted as landings (admin, dashboard, journey's own links and beacons).
     "LANDING_IGNORE_PATHS": ("/admin/", "/dashboard/", "/journey/", "/accounts/logout/"),
+    # Pages whose address is a secret (a token or hash in the path): URL names ("namespace:name") or regular
+    # expressions on the path starting with "^".  journey stores no path of them, loads no GA4 / Hotjar / chat on
+    # them and sends them with "Referrer-Policy: no-referrer" (docs/privacy-and-tracking.md).
+    "SECRET_URLS": ("password-reset-confirm", "customer:anon-order", "customer:anon-order-form",
+                    "journey:restore-basket", "journey:unsubscribe", r"^/(?:.*/)?password-reset/confirm/",
+                    r"^/(?:.*/)?order-status(?:-form)?/"),
     # Other host names of this shop (a referrer from them is not external).
     "OWN_HOSTS": (),
     # Consent banner: shown by {% journey_consent_banner %} until the visitor chooses.

@@ -2,7 +2,8 @@
 
 Everything that differs between a laptop and production comes from the environment:
 DATABASE_URL (default SQLite under var/), REDIS_URL (default: kombu's filesystem broker under var/),
-EMAIL_BACKEND (default: readable files under var/outbox/ through anymail), DEBUG, SECRET_KEY, SITE_URL.
+EMAIL_BACKEND (default: readable files under var/outbox/ through anymail), DEBUG, SECRET_KEY, SITE_URL,
+ANYMAIL_WEBHOOK_SECRET ("user:password" the ESP sends to the tracking webhooks; a dev default only with DEBUG).
 """
 
 import os
@@ -23,6 +24,8 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.flag("DEBUG", default=True)
 SECRET_KEY = os.environ.get("SECRET_KEY") or "demo-shop-not-secret-change-me-in-production-0123456789"
+# Only the demo (DEBUG) falls back to this; production without ANYMAIL_WEBHOOK_SECRET has no secret and check warns.
+DEMO_WEBHOOK_SECRET = "journey-demo:webhook-not-secret"
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",") if h]
 SITE_ID = 1
 
@@ -181,7 +184,9 @@ OSCAR_ORDER_STATUS_PIPELINE = {
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "shop.mail.FileOutboxBackend")
 SHOP_OUTBOX_DIR = Path(os.environ.get("SHOP_OUTBOX_DIR") or VAR_DIR / "outbox")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Complete Journey Grocery <shop@example.com>")
-ANYMAIL = {}
+# ESP tracking webhooks (/anymail/<esp>/tracking/) need HTTP basic auth "user:password": set ANYMAIL_WEBHOOK_SECRET
+# in production (manage.py check --deploy warns when it is missing) and give the same credentials to the ESP.
+ANYMAIL = {"WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET") or (DEMO_WEBHOOK_SECRET if DEBUG else "")}
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport (no server needed).
 if REDIS_URL:

@@ -95,17 +95,56 @@ def test_the_dashboard_access_function_checks_the_journey_permission(staff_user,
     assert journey_access_fn(clerk, None) is True  # headings are always shown
 
 
-@pytest.mark.django_db
-def test_run_now_admin_action_runs_a_job(client, staff_user):
+def _run_now(client, *perms):
     from django.contrib.auth.models import Permission
 
     from journey.models import JobState
 
-    staff_user.user_permissions.add(Permission.objects.get(codename="view_jobstate"))
+    user = client.staff_user
+    user.user_permissions.add(*Permission.objects.filter(codename__in=perms, content_type__app_label="journey"))
     JobState.objects.create(key="heartbeat", next_run_at=timezone.now() + timezone.timedelta(hours=1))
-    client.force_login(staff_user)
+    client.force_login(user)
     url = reverse("admin:journey_jobstate_changelist")
-    response = client.post(url, {"action": "run_now", "_selected_action": [JobState.objects.get().pk]}, follow=True)
+    return client.post(url, {"action": "run_now", "_selected_action": [JobState.objects.get().pk]}, follow=True)
+
+
+@pytest.fixture
+def admin_client_of(staff_user):
+    def make(**kwargs):
+        from django.test import Client
+
+        c = Client(**kwargs)
+        c.staff_user = staff_user
+        return c
+    return make
+
+
+@pytest.mark.django_db
+def test_run_now_admin_action_runs_a_job_for_staff_who_may_change_jobs(admin_client_of):
+    from journey.models import JobState
+
+    response = _run_now(admin_client_of(), "view_jobstate", "change_jobstate")
     assert response.status_code == 200
     assert JobState.objects.get().runs == 1
     assert "Heartbeat ran: alive" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_run_now_is_not_offered_to_staff_who_may_only_view_jobs(admin_client_of):
+    from journey.models import JobState
+
+    client = admin_client_of()
+    response = _run_now(client, "view_jobstate")
+    assert JobState.objects.get().runs == 0
+    assert "Heartbeat ran" not in response.content.decode()
+    page = client.get(reverse("admin:journey_jobstate_changelist")).content.decode()
+    assert "run_now" not in page
+
+
+@pytest.mark.django_db
+def test_run_now_needs_the_csrf_token(admin_client_of):
+    from journey.models import JobState
+
+    response = _run_now(admin_client_of(enforce_csrf_checks=True), "view_jobstate", "change_jobstate")
+    assert response.status_code == 403
+    assert JobState.objects.get().runs == 0

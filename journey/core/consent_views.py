@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from ..conf import journey_settings
 from ..insights import widgets
-from . import consent
+from . import consent, secret_urls
 
 ACTIONS = ("accept", "reject", "save")
 
@@ -46,6 +46,8 @@ def consent_view(request):
         response.content = JsonResponse({
             "consent": {"analytics": chosen.analytics, "marketing": chosen.marketing},
             "gtag": chosen.as_gtag(),
-            "snippets": widgets.snippets_html(request, chosen),
+            # The banner starts the snippets on its own page: none on a token page (docs/privacy-and-tracking.md).
+            "snippets": widgets.snippets_html(request, chosen,
+                                              secret_page=secret_urls.is_secret_path(request.POST.get("next", ""))),
         }).content
     return response

@@ -95,12 +95,18 @@ def _digest(purpose, value):
 
 
 def client_ip(request) -> str:
-    """The client's address: ``JOURNEY["CLIENT_IP_HEADER"]`` (first entry) when the shop is behind a proxy."""
+    """The client's address, for events, consent records and every throttle.
+
+    Behind a proxy, ``JOURNEY["CLIENT_IP_HEADER"]`` (e.g. ``"HTTP_X_FORWARDED_FOR"``) holds a list each proxy appends
+    to: the entry ``JOURNEY["CLIENT_IP_PROXY_COUNT"]`` (default 1) from the right is the one the shop's own proxies
+    wrote — the entries left of it are whatever the client sent and could be forged.  Without the header setting
+    (or without the header): REMOTE_ADDR."""
     header = journey_settings.CLIENT_IP_HEADER
     if header:
-        value = request.META.get(header, "")
-        if value:
-            return value.split(",")[0].strip()
+        entries = [e.strip() for e in request.META.get(header, "").split(",") if e.strip()]
+        if entries:
+            count = max(1, int(journey_settings.CLIENT_IP_PROXY_COUNT or 1))
+            return entries[-count] if len(entries) >= count else entries[0]
     return request.META.get("REMOTE_ADDR", "") or ""
 
 

@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.utils.cache import patch_vary_headers
 
 from ..conf import journey_settings
-from . import consent, events, traffic
+from . import consent, events, secret_urls, traffic
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,9 @@ class JourneyMiddleware:
         return self._cookies(request, response, choice, cookie_visitor, new_visitor)
 
     def _cookies(self, request, response, choice, cookie_visitor, new_visitor):
+        if secret_urls.is_secret(request):
+            # A token in the address: the next page (and its analytics) must not see it as document.referrer.
+            response["Referrer-Policy"] = "no-referrer"
         if getattr(request, "_journey_consent_changed", False):
             return response  # consent.decide() set (or removed) the cookies itself
         if choice.analytics and new_visitor:
@@ -104,9 +107,11 @@ class JourneyMiddleware:
             return  # the same entry again (a reload, a redirect): one landing per visit and source
         tool = "utm" if any(k.startswith("utm_") for k in landing.data or {}) else \
             ("ads" if landing.medium == "cpc" else "")
+        data = dict(landing.data or {})  # the campaign parameters and click ids, the referrer's host: nothing else
+        if not secret_urls.is_secret(request):  # a token page keeps its address: no path at all
+            data["path"] = request.path[:300]  # without the query (e-mail addresses, tokens of other sites)
         events.record(events.Kind.CAMPAIGN_LANDING, request=request, tool=tool, source=landing.source,
-                      medium=landing.medium, campaign=landing.campaign,
-                      data={**(landing.data or {}), "path": request.get_full_path()[:300]})
+                      medium=landing.medium, campaign=landing.campaign, data=data)
         self._remember(visitor, landing.source, landing.medium, landing.campaign)
 
     def _own_hosts(self, request):

@@ -1,6 +1,7 @@
 """Per-client attempt counters in Django's cache, for the storefront views that can be brute-forced.
 
-A ``Throttle`` names a setting holding ``(limit, window_seconds)``: once a client (its IP address) has counted
+A ``Throttle`` names a setting holding ``(limit, window_seconds)``: once a client (its address, from
+:func:`journey.core.events.client_ip`: ``JOURNEY["CLIENT_IP_HEADER"]`` behind a proxy) has counted
 ``limit`` hits within the window, ``limited(request)`` is true until the window runs out.  Restore links count bad
 tokens; discount-code entry counts refused codes.  The counter is one ``cache.add``/``incr``; nothing touches the
 database.
@@ -9,6 +10,7 @@ database.
 from django.core.cache import cache
 
 from ..conf import journey_settings
+from .events import client_ip
 
 
 class Throttle:
@@ -21,7 +23,7 @@ class Throttle:
         return int(limit), int(window)
 
     def key(self, request) -> str:
-        return f"journey:{self.name}:" + (request.META.get("REMOTE_ADDR") or "unknown")
+        return f"journey:{self.name}:" + (client_ip(request) or "unknown")[:100]
 
     def limited(self, request) -> bool:
         limit, _window = self._limits()

@@ -38,16 +38,29 @@ def _event_id(event, esp_name):
     return "h:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
+# States of a message journey never handed to the ESP: no event can be about it.
+NOT_HANDED_TO_ESP = (Message.State.SCHEDULED, Message.State.CANCELLED, Message.State.SUPPRESSED)
+
+
 def _find_message(event):
-    metadata = event.metadata or {}
-    message_id = metadata.get("journey_message_id")
-    if message_id and str(message_id).isdigit():
-        message = Message.objects.filter(pk=int(message_id)).first()
-        if message:
-            return message
+    """The message journey sent that ``event`` is about, or None when it is not ours.
+
+    The ESP's message id decides; the metadata journey attached (``journey_message_id``) only finds a message the
+    ESP gave no id for.  An event naming another recipient than the message's is not ours either: a forged or
+    mistaken payload must never suppress an address journey did not write to."""
+    message = None
     if event.message_id:
-        return Message.objects.filter(esp_message_id=str(event.message_id)).first()
-    return None
+        message = Message.objects.filter(esp_message_id=str(event.message_id)).first()
+    if message is None:
+        message_id = (event.metadata or {}).get("journey_message_id")
+        if message_id and str(message_id).isdigit():
+            message = Message.objects.filter(pk=int(message_id), esp_message_id="").exclude(
+                state__in=NOT_HANDED_TO_ESP).first()
+    if message is None:
+        return None
+    if event.recipient and suppression.normalize(event.recipient) != suppression.normalize(message.to_email):
+        return None
+    return message
 
 
 def apply_event(event, esp_name="") -> bool:
@@ -79,7 +92,7 @@ def apply_event(event, esp_name="") -> bool:
         mail_tracked(message, event.event_type, when)
     reason = SUPPRESS.get(event.event_type)
     if reason and not (event.event_type == "bounced" and _is_soft_bounce(event)):
-        suppression.suppress(event.recipient or message.to_email, reason, message=message,
+        suppression.suppress(message.to_email, reason, message=message,
                              note=f"{esp_name} {event.event_type}")
     return True
 

@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from ..conf import journey_settings
-from ..core import consent
+from ..core import consent, secret_urls
 from ..phases import Phase
 from ..registry import Health, Tool, Touchpoint
 
@@ -50,9 +50,17 @@ def chat_category() -> str:
     return category if category in (consent.NECESSARY, consent.ANALYTICS, consent.MARKETING) else consent.MARKETING
 
 
-def snippet_context(request, choice=None) -> dict:
-    """What the snippets template renders for this visitor's consent (``choice`` overrides the request's)."""
+def snippet_context(request, choice=None, *, secret_page=None) -> dict:
+    """What the snippets template renders for this visitor's consent (``choice`` overrides the request's).
+
+    Nothing on a page whose address is a secret (``JOURNEY["SECRET_URLS"]``): the scripts would send it away.
+    ``secret_page`` says whether the page is one when ``request`` is not the page's own (the consent POST)."""
     choice = choice or consent.get(request)
+    if secret_page is None:
+        secret_page = secret_urls.is_secret(request)
+    if secret_page:
+        return {"ga4_id": "", "hotjar_id": "", "chat_provider": "", "chat_id": "",
+                "csp_nonce": getattr(request, "csp_nonce", "")}
     chat_widget = chat() if choice.allows(chat_category()) else None
     return {
         "ga4_id": ga4_id() if choice.analytics else "",
@@ -63,8 +71,9 @@ def snippet_context(request, choice=None) -> dict:
     }
 
 
-def snippets_html(request, choice=None) -> str:
-    return render_to_string("journey/consent/snippets.html", snippet_context(request, choice), request=None)
+def snippets_html(request, choice=None, *, secret_page=None) -> str:
+    return render_to_string("journey/consent/snippets.html",
+                            snippet_context(request, choice, secret_page=secret_page), request=None)
 
 
 # Tools --------------------------------------------------------------------------------------------------------

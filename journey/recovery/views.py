@@ -44,7 +44,7 @@ def _invalid(request, status=404):
 
 def _with_privacy_headers(response):
     # The token must not leak to the next site through the Referer header.
-    response["Referrer-Policy"] = "same-origin"
+    response["Referrer-Policy"] = "no-referrer"  # also with JourneyMiddleware absent
     response["Cache-Control"] = "no-store"
     return response
 

@@ -24,7 +24,7 @@ def _int(value, *, minimum=0, maximum=2**31 - 1, optional=False):
 @csrf_exempt  # a beacon from the shop's own pages; it records an analytics fact and changes nothing for anyone
 @require_POST
 def record_click(request):
-    key = "journey:related-clicks:" + (request.META.get("REMOTE_ADDR") or "unknown")
+    key = "journey:related-clicks:" + (events.client_ip(request) or "unknown")[:100]
     if not cache.add(key, 1, 60):
         try:
             if cache.incr(key) > CLICKS_PER_MINUTE:

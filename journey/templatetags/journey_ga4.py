@@ -1,5 +1,5 @@
 """GA4 e-commerce events a template pushes itself (GA4 item schema; nothing without analytics consent and
-``JOURNEY["GA4_MEASUREMENT_ID"]``).
+``JOURNEY["GA4_MEASUREMENT_ID"]``, nothing on a token page: ``JOURNEY["SECRET_URLS"]``).
 
     {% load journey_ga4 %}
     {% journey_ga4_view_item_list products "Category: Cheese" %}   a list (select_item follows clicks on it)
@@ -16,14 +16,20 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from ..core import secret_urls
 from ..insights import ga4
 
 register = template.Library()
+
+
+def _active(request):
+    """GA4 may render here: configured, analytics consent, and not a token page (its address would go to Google)."""
+    return ga4.active(request) and not secret_urls.is_secret(request)
 GTAG = "(window.gtag||function(){(window.dataLayer=window.dataLayer||[]).push(arguments);})"
 
 
 def _event(request, name, payload, extra=""):
-    if not payload or not ga4.active(request):
+    if not payload or not _active(request):
         return ""
     nonce = getattr(request, "csp_nonce", "")
     attrs = format_html(' nonce="{}"', nonce) if nonce else ""
@@ -34,7 +40,7 @@ def _event(request, name, payload, extra=""):
 @register.simple_tag(takes_context=True)
 def journey_ga4_view_item_list(context, products, list_name, list_id=None):
     request = context.get("request")
-    if not ga4.active(request):
+    if not _active(request):
         return ""
     # Haystack search results (Oscar's browse pages) wrap the product in ``.object``.
     products = [getattr(p, "object", p) for p in (products or [])]
@@ -52,7 +58,7 @@ def journey_ga4_view_item_list(context, products, list_name, list_id=None):
 @register.simple_tag(takes_context=True)
 def journey_ga4_view_item(context, product):
     request = context.get("request")
-    return _event(request, "view_item", ga4.view_item(product, request) if ga4.active(request) else None)
+    return _event(request, "view_item", ga4.view_item(product, request) if _active(request) else None)
 
 
 @register.simple_tag(takes_context=True)
@@ -60,7 +66,7 @@ def journey_ga4_view_cart(context, basket):
     request = context.get("request")
     if basket is None or not getattr(basket, "id", None) or basket.is_empty:
         return ""
-    return _event(request, "view_cart", ga4.view_cart(basket) if ga4.active(request) else None)
+    return _event(request, "view_cart", ga4.view_cart(basket) if _active(request) else None)
 
 
 @register.simple_tag(takes_context=True)
@@ -68,7 +74,7 @@ def journey_ga4_begin_checkout(context, basket):
     request = context.get("request")
     if basket is None or not getattr(basket, "id", None):
         return ""
-    return _event(request, "begin_checkout", ga4.begin_checkout(basket) if ga4.active(request) else None)
+    return _event(request, "begin_checkout", ga4.begin_checkout(basket) if _active(request) else None)
 
 
 @register.simple_tag(takes_context=True)
@@ -76,4 +82,4 @@ def journey_ga4_purchase(context, order):
     request = context.get("request")
     if order is None:
         return ""
-    return _event(request, "purchase", ga4.purchase(order) if ga4.active(request) else None)
+    return _event(request, "purchase", ga4.purchase(order) if _active(request) else None)
