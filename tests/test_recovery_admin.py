@@ -211,7 +211,8 @@ def test_the_shipped_mail_templates_render_in_the_preview(admin_client):
 def test_the_preview_shows_the_related_products_and_logs_no_error(admin_client, caplog):
     """The sample basket comes from the database without a strategy: the preview gives it one, so the "you may also
     like" block is filled (it used to log "No strategy class has been assigned to this basket" and stay empty)."""
-    cheese, crackers = (create_product(title=t, price=Decimal("2.00"), num_in_stock=10) for t in ("Cheese", "Crackers"))
+    cheese, crackers = (create_product(title=t, price=Decimal("2.00"), num_in_stock=10)
+                        for t in ("Store brand Cheddar Cheese — 8 OZ", "Store brand Saltine Crackers — 16 OZ"))
     for _ in range(2):
         create_order(basket=basket_with([cheese, crackers]))
     related_services.rebuild()
@@ -220,7 +221,10 @@ def test_the_preview_shows_the_related_products_and_logs_no_error(admin_client, 
     with caplog.at_level(logging.WARNING):
         response = admin_client.get(reverse("admin:journey_recoverystep_preview", args=[step.pk]))
     assert response.status_code == 200 and response.context["error"] == ""
-    assert "Crackers" in response.context["mail"].html and "Crackers" in response.context["mail"].text
+    # Whole names, the size included, in both parts (the basket line and the related product).
+    mail = response.context["mail"]
+    for part in (mail.html, mail.text):
+        assert "Store brand Saltine Crackers — 16 OZ" in part and "Store brand Cheddar Cheese — 8 OZ" in part
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 

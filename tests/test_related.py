@@ -1,5 +1,6 @@
 """Related products: rebuild from orders, rules, fallbacks, atomic swap, the one-query API, pages and clicks."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -210,6 +211,23 @@ def test_product_and_basket_pages_show_the_lists(shop, client):
     client.post(reverse("basket:add", args=[shop["cheese"].pk]), {"quantity": 1})
     basket_page = client.get(reverse("basket:summary")).content.decode()
     assert "Complete your basket" in basket_page and 'data-journey-list="2"' in basket_page
+
+
+def test_the_lists_show_the_whole_product_name_with_its_size(client, shop):
+    """Oscar's card cuts a name after four words ("Fluid Milk — 64 …"): journey's lists show all of it."""
+    milk = create_product(title="Store brand Fluid Milk — 64 OZ", price=Decimal("2.00"), num_in_stock=10)
+    for _ in range(2):
+        order_of(shop["cheese"], milk)
+        order_of(shop["bread"], milk)
+    services.rebuild()
+
+    def link_texts(page):
+        section = re.search(r'<section class="journey-related.*?</section>', page, re.S).group(0)
+        return [" ".join(text.split()) for text in re.findall(r"<h3[^>]*>\s*<a [^>]*>(.*?)</a>", section, re.S)]
+
+    assert "Store brand Fluid Milk — 64 OZ" in link_texts(client.get(shop["cheese"].get_absolute_url()).content.decode())
+    client.post(reverse("basket:add", args=[shop["bread"].pk]), {"quantity": 1})
+    assert "Store brand Fluid Milk — 64 OZ" in link_texts(client.get(reverse("basket:summary")).content.decode())
 
 
 def test_a_click_is_recorded_with_list_and_position(client, shop):
