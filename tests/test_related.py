@@ -6,12 +6,14 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from oscar.core.loading import get_model
+from oscar.core.loading import get_class, get_model
 from oscar.test.factories import create_order, create_product
 
 from journey.related import api, services
@@ -228,6 +230,16 @@ def test_the_lists_show_the_whole_product_name_with_its_size(client, shop):
     assert "Store brand Fluid Milk — 64 OZ" in link_texts(client.get(shop["cheese"].get_absolute_url()).content.decode())
     client.post(reverse("basket:add", args=[shop["bread"].pk]), {"quantity": 1})
     assert "Store brand Fluid Milk — 64 OZ" in link_texts(client.get(reverse("basket:summary")).content.decode())
+
+
+def test_the_demo_shops_product_cards_show_the_whole_name_too(rf):
+    milk = create_product(title="Store brand Fluid Milk — 64 OZ", price=Decimal("2.00"), num_in_stock=10)
+    request = rf.get("/")
+    request.strategy = get_class("partner.strategy", "Selector")().strategy()
+    request.session, request.user, request.basket = {}, AnonymousUser(), get_model("basket", "Basket")()
+    card = render_to_string("oscar/catalogue/partials/product.html", {"product": milk, "request": request})
+    link = re.search(r"<h3[^>]*>\s*<a [^>]*>(.*?)</a>", card, re.S).group(1)
+    assert link.strip() == "Store brand Fluid Milk — 64 OZ"
 
 
 def test_a_click_is_recorded_with_list_and_position(client, shop):
