@@ -227,7 +227,8 @@ def test_the_lists_show_the_whole_product_name_with_its_size(client, shop):
         section = re.search(r'<section class="journey-related.*?</section>', page, re.S).group(0)
         return [" ".join(text.split()) for text in re.findall(r"<h3[^>]*>\s*<a [^>]*>(.*?)</a>", section, re.S)]
 
-    assert "Store brand Fluid Milk — 64 OZ" in link_texts(client.get(shop["cheese"].get_absolute_url()).content.decode())
+    product_page = client.get(shop["cheese"].get_absolute_url()).content.decode()
+    assert "Store brand Fluid Milk — 64 OZ" in link_texts(product_page)
     client.post(reverse("basket:add", args=[shop["bread"].pk]), {"quantity": 1})
     assert "Store brand Fluid Milk — 64 OZ" in link_texts(client.get(reverse("basket:summary")).content.decode())
 
