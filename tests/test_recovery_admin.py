@@ -1,4 +1,4 @@
-"""Cart recovery in Django admin: the sequence form, previews and test mails, the basket timeline, the report and its
+"""Basket recovery in Django admin: the sequence form, previews and test mails, the basket timeline, the report and its
 numbers, the message log and the suppression list."""
 
 import copy

@@ -1,4 +1,4 @@
-"""Cart recovery in Django admin: the mail sequence (with a preview and a test mail per step), every tracked basket
+"""Basket recovery in Django admin: the mail sequence (with a preview and a test mail per step), every tracked basket
 with its timeline, and the recovery report.  Thin: the numbers and the timeline come from ``recovery.report``."""
 
 from __future__ import annotations
@@ -397,7 +397,7 @@ class BasketActivityAdmin(admin.ModelAdmin):
         local_start, local_end = start.astimezone(tz), (end - timedelta(microseconds=1)).astimezone(tz)
         context = {
             **self.admin_site.each_context(request),
-            "title": gettext("Cart recovery report"),
+            "title": gettext("Basket recovery report"),
             "opts": self.model._meta,
             "numbers": numbers,
             "headline": headline,
