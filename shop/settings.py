@@ -126,8 +126,8 @@ AUTHENTICATION_BACKENDS = (
 )
 LOGIN_REDIRECT_URL = "/"
 
-LANGUAGE_CODE = "en-gb"  # not "en": Python's gettext reads it as en_US, whose Oscar catalogue says "Cart"
-LANGUAGES = [("en-gb", _("English")), ("es", _("Spanish"))]
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
 TIME_ZONE = os.environ.get("TIME_ZONE", "America/New_York")  # the Complete Journey stores' time zone
 USE_I18N = True
 USE_TZ = True

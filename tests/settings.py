@@ -19,7 +19,7 @@ if os.environ.get("TEST_SEND_STALE_AFTER_SECONDS"):
 # Templates only tests use (a deliberately slow mail, to kill a worker in the middle of sending it).
 TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "tests" / "templates"]  # noqa: F405
 TEMPLATES[0]["OPTIONS"]["libraries"] = {"test_slow": "tests.slow_tags"}  # noqa: F405
-LANGUAGE_CODE = "en-gb"
+LANGUAGE_CODE = "en"
 # Per-process cache, emptied before each test (tests/conftest.py): cached lists and rate-limit counters of one test
 # must not leak into the next, and clearing a Redis cache would also flush the broker's queues in the same db.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
