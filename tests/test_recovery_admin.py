@@ -1,7 +1,8 @@
-"""Cart recovery in Django admin: the sequence form, previews and test mails, the basket timeline, the report and its
+"""Basket recovery in Django admin: the sequence form, previews and test mails, the basket timeline, the report and its
 numbers, the message log and the suppression list."""
 
 import copy
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -13,11 +14,13 @@ from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from oscar.core.loading import get_model
-from oscar.test.factories import VoucherFactory, create_basket, create_order
+from oscar.test.factories import VoucherFactory, create_basket, create_order, create_product
 
 from journey.core.models import Message, PersonalVoucher, Suppression
 from journey.recovery import report
 from journey.recovery.models import BasketActivity, RecoveryStep
+from journey.related import services as related_services
+from journey.test.factories import basket_with
 
 Basket = get_model("basket", "Basket")
 OrderDiscount = get_model("order", "OrderDiscount")
@@ -202,6 +205,27 @@ def test_the_shipped_mail_templates_render_in_the_preview(admin_client):
     response = admin_client.get(reverse("admin:journey_recoverystep_preview", args=[step.pk]))
     assert response.status_code == 200
     assert response.context["error"] == "" and "SAMPLE-CODE" in response.context["mail"].text
+
+
+@pytest.mark.django_db
+def test_the_preview_shows_the_related_products_and_logs_no_error(admin_client, caplog):
+    """The sample basket comes from the database without a strategy: the preview gives it one, so the "you may also
+    like" block is filled (it used to log "No strategy class has been assigned to this basket" and stay empty)."""
+    cheese, crackers = (create_product(title=t, price=Decimal("2.00"), num_in_stock=10)
+                        for t in ("Store brand Cheddar Cheese — 8 OZ", "Store brand Saltine Crackers — 16 OZ"))
+    for _ in range(2):
+        create_order(basket=basket_with([cheese, crackers]))
+    related_services.rebuild()
+    basket_with([cheese])
+    step = RecoveryStep.objects.get(position=1)
+    with caplog.at_level(logging.WARNING):
+        response = admin_client.get(reverse("admin:journey_recoverystep_preview", args=[step.pk]))
+    assert response.status_code == 200 and response.context["error"] == ""
+    # Whole names, the size included, in both parts (the basket line and the related product).
+    mail = response.context["mail"]
+    for part in (mail.html, mail.text):
+        assert "Store brand Saltine Crackers — 16 OZ" in part and "Store brand Cheddar Cheese — 8 OZ" in part
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 # The report ----------------------------------------------------------------------------------------------------

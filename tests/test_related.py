@@ -1,16 +1,19 @@
 """Related products: rebuild from orders, rules, fallbacks, atomic swap, the one-query API, pages and clicks."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from oscar.core.loading import get_model
+from oscar.core.loading import get_class, get_model
 from oscar.test.factories import create_order, create_product
 
 from journey.related import api, services
@@ -210,6 +213,34 @@ def test_product_and_basket_pages_show_the_lists(shop, client):
     client.post(reverse("basket:add", args=[shop["cheese"].pk]), {"quantity": 1})
     basket_page = client.get(reverse("basket:summary")).content.decode()
     assert "Complete your basket" in basket_page and 'data-journey-list="2"' in basket_page
+
+
+def test_the_lists_show_the_whole_product_name_with_its_size(client, shop):
+    """Oscar's card cuts a name after four words ("Fluid Milk — 64 …"): journey's lists show all of it."""
+    milk = create_product(title="Store brand Fluid Milk — 64 OZ", price=Decimal("2.00"), num_in_stock=10)
+    for _ in range(2):
+        order_of(shop["cheese"], milk)
+        order_of(shop["bread"], milk)
+    services.rebuild()
+
+    def link_texts(page):
+        section = re.search(r'<section class="journey-related.*?</section>', page, re.S).group(0)
+        return [" ".join(text.split()) for text in re.findall(r"<h3[^>]*>\s*<a [^>]*>(.*?)</a>", section, re.S)]
+
+    product_page = client.get(shop["cheese"].get_absolute_url()).content.decode()
+    assert "Store brand Fluid Milk — 64 OZ" in link_texts(product_page)
+    client.post(reverse("basket:add", args=[shop["bread"].pk]), {"quantity": 1})
+    assert "Store brand Fluid Milk — 64 OZ" in link_texts(client.get(reverse("basket:summary")).content.decode())
+
+
+def test_the_demo_shops_product_cards_show_the_whole_name_too(rf):
+    milk = create_product(title="Store brand Fluid Milk — 64 OZ", price=Decimal("2.00"), num_in_stock=10)
+    request = rf.get("/")
+    request.strategy = get_class("partner.strategy", "Selector")().strategy()
+    request.session, request.user, request.basket = {}, AnonymousUser(), get_model("basket", "Basket")()
+    card = render_to_string("oscar/catalogue/partials/product.html", {"product": milk, "request": request})
+    link = re.search(r"<h3[^>]*>\s*<a [^>]*>(.*?)</a>", card, re.S).group(1)
+    assert link.strip() == "Store brand Fluid Milk — 64 OZ"
 
 
 def test_a_click_is_recorded_with_list_and_position(client, shop):

@@ -6,6 +6,10 @@ Add it after Oscar's BasketMiddleware::
 
 Per request it costs no query, except one INSERT when the request produced events (all of them in one statement)
 and Redis lookups only on requests that carry events or enter the shop from outside.
+
+Before Oscar's checkout gateway (``checkout:index``) shows its form to a visitor who is not signed in, it sends
+``guest_checkout_gateway(sender=JourneyMiddleware, request)``: the tools may put what they know in Oscar's checkout
+session (recovery pre-fills the guest's email with the address it has for the basket).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import logging
 
 from django.core.cache import cache
+from django.dispatch import Signal
 from django.utils.cache import patch_vary_headers
 
 from ..conf import journey_settings
@@ -21,6 +26,12 @@ from . import consent, events, secret_urls, traffic
 logger = logging.getLogger(__name__)
 
 SKIP_PREFIXES = ("/static/", "/media/", "/favicon", "/robots.txt")
+guest_checkout_gateway = Signal()
+
+
+def _is_checkout_gateway(match):
+    # Oscar's checkout app names its first page "index" (namespace "checkout", also in a forked checkout app).
+    return match is not None and match.url_name == "index" and "checkout" in match.app_names[-1:]
 
 
 def _visit_key(visitor):
@@ -65,6 +76,17 @@ class JourneyMiddleware:
         finally:
             events.end(token)
         return self._cookies(request, response, choice, cookie_visitor, new_visitor)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method != "GET" or not _is_checkout_gateway(getattr(request, "resolver_match", None)):
+            return None
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return None  # Oscar sends signed-in shoppers straight on to the shipping address
+        for receiver, result in guest_checkout_gateway.send_robust(sender=JourneyMiddleware, request=request):
+            if isinstance(result, Exception):
+                logger.error("journey: %s failed at the checkout gateway", receiver, exc_info=result)
+        return None
 
     def _cookies(self, request, response, choice, cookie_visitor, new_visitor):
         if secret_urls.is_secret(request):

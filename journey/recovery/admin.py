@@ -1,4 +1,4 @@
-"""Cart recovery in Django admin: the mail sequence (with a preview and a test mail per step), every tracked basket
+"""Basket recovery in Django admin: the mail sequence (with a preview and a test mail per step), every tracked basket
 with its timeline, and the recovery report.  Thin: the numbers and the timeline come from ``recovery.report``."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from oscar.core.loading import get_model
+from oscar.core.loading import get_class, get_model
 
 from ..core import outbox
 from ..core.models import Message
@@ -39,6 +39,7 @@ from .services import MAIL_KIND
 logger = logging.getLogger(__name__)
 Basket = get_model("basket", "Basket")
 Line = get_model("basket", "Line")
+Selector = get_class("partner.strategy", "Selector")
 TEMPLATE_PARTS = ("_subject.txt", "_body.txt", "_body.html")
 TEST_TAGS = ["journey", "recovery", "test"]
 EARLIEST_REPORT_DAY = date(2000, 1, 1)
@@ -80,13 +81,17 @@ def sample_context(step, basket, *, to_email=""):
                       due_at=now, context={"sample": True})
     activity = BasketActivity(basket_id=basket.pk, email=to_email, last_activity_at=now,
                               state=BasketActivity.State.IN_SEQUENCE, cycle=1)
+    # A basket read from the database has no strategy (Oscar's middleware gives one only to the request's own
+    # basket): the related products and the prices need the one its owner would get.
+    strategy = Selector().strategy(user=basket.owner)
+    basket.strategy = strategy
     try:
         related = related_for_basket(basket, limit=4)
     except Exception:  # the related-products tool must not break a preview
         logger.exception("journey: related products for a recovery preview failed")
         related = []
     context = {
-        **basket_context(basket),
+        **basket_context(basket, strategy),
         "activity": activity, "step": step, "message": message, "mail_template": step.template,
         "restore_url": outbox.absolute_url(str(getattr(settings, "OSCAR_HOMEPAGE", "/"))),
         "unsubscribe_url": "#", "site_url": outbox.site_url(), "shop_name": settings.OSCAR_SHOP_NAME,
@@ -392,7 +397,7 @@ class BasketActivityAdmin(admin.ModelAdmin):
         local_start, local_end = start.astimezone(tz), (end - timedelta(microseconds=1)).astimezone(tz)
         context = {
             **self.admin_site.each_context(request),
-            "title": gettext("Cart recovery report"),
+            "title": gettext("Basket recovery report"),
             "opts": self.model._meta,
             "numbers": numbers,
             "headline": headline,

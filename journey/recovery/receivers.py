@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from oscar.core.loading import get_class, get_classes, get_model
 
+from ..core.middleware import guest_checkout_gateway
 from . import services
 
 Line = get_model("basket", "Line")
@@ -31,6 +32,11 @@ def checkout_started(sender, request, email=None, **kwargs):
                                language=getattr(request, "LANGUAGE_CODE", ""))
 
 
+def guest_at_gateway(sender, request, **kwargs):
+    """A guest opens Oscar's checkout gateway: its email field gets the address journey has for the basket."""
+    services.prefill_guest_email(request)
+
+
 def order_placed(sender, order, user=None, **kwargs):
     """Sent inside the checkout's transaction: act once it has committed."""
     order_id = order.pk
@@ -48,3 +54,4 @@ def connect():
     voucher_removal.connect(voucher_changed, dispatch_uid="journey.recovery.voucher_removed")
     start_checkout.connect(checkout_started, dispatch_uid="journey.recovery.start_checkout")
     oscar_order_placed.connect(order_placed, dispatch_uid="journey.recovery.order_placed")
+    guest_checkout_gateway.connect(guest_at_gateway, dispatch_uid="journey.recovery.guest_checkout_gateway")

@@ -154,7 +154,7 @@ def related_products(product, kind=ListKind.BOUGHT_TOGETHER, limit=4, *, request
 
 
 def related_for_basket(basket, limit=4, *, request=None, user=None):
-    """Up to ``limit`` complements for the whole basket (the cart cross-sell and the mails' "you may also like"):
+    """Up to ``limit`` complements for the whole basket (the basket cross-sell and the mails' "you may also like"):
     the bought-together lists of the basket's products, merged by score, without what is already in it."""
     if basket is None or not getattr(basket, "pk", None) or limit <= 0:
         return []

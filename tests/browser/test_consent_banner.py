@@ -197,7 +197,9 @@ def test_analytics_starts_ga4_and_hotjar_and_accept_all_starts_the_chat_without_
     page.goto(live_server.url + product.get_absolute_url())
     banner = page.get_by_role("dialog", name="Cookies and your privacy")
 
-    # Analytics only: GA4's loader and Hotjar are requested at once; the chat waits for marketing consent.
+    # Analytics only (under "Choose"): GA4's loader and Hotjar are requested at once; the chat waits for marketing
+    # consent.
+    banner.locator("summary").click()
     page.get_by_label("Analytics").check()
     banner.get_by_role("button", name="Save choices").click()
     wait_for_trackers(page, external, "ga4", "hotjar")

@@ -40,6 +40,7 @@ def test_a_spanish_speaking_shopper_reads_the_banner_hints_and_lists_in_spanish(
     # The consent banner.
     banner = page.get_by_role("dialog", name="Cookies y tu privacidad")
     assert banner.is_visible()
+    banner.locator("summary").click()  # the details: the categories and "Guardar selección"
     assert "Elige las cookies que permites" in banner.inner_text()
     assert page.get_by_label("Necesarias", exact=True).is_disabled()
     assert "Nos ayudan a entender cómo se usa la tienda" in banner.inner_text()  # the analytics category's help

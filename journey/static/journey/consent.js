@@ -5,11 +5,20 @@
   var banner = document.getElementById("journey-consent");
   if (!banner) { return; }
   var form = banner.querySelector("form");
+  var details = banner.querySelector("[data-journey-consent-details]");
+
+  // At the top of the page, in the flow: the bar pushes the page down and never lies on top of it (a basket's lines
+  // or its checkout button stay uncovered). Without JavaScript it stays a bar fixed at the bottom (consent.css).
+  document.body.insertBefore(banner, document.body.firstChild);
+  banner.classList.add("journey-consent--inline");
 
   function open() {
+    // Opened again from "Cookie settings": the details, with the current choice ticked.
     banner.hidden = false;
+    if (details) { details.open = true; }
+    banner.scrollIntoView({block: "start"});
     var first = banner.querySelector("input:not([disabled]), button");
-    if (first) { first.focus(); }
+    if (first) { first.focus({preventScroll: true}); }
   }
 
   function close() {
