@@ -16,7 +16,7 @@ from oscar.core.loading import get_model
 
 from .attribution import MODELS
 from .funnel import BREAKDOWNS, MODES, store_tz
-from .journey_map import CUSTOM, DEFAULT_PERIOD, PERIODS, build_journey_map, csv_rows, currency, funnel_available
+from .journey_map import CUSTOM, DEFAULT_PERIOD, PERIODS, build_journey_map, csv_rows, currency
 from .models import LaneNote, Persona
 
 MAX_CUSTOM_DAYS = 3 * 366
@@ -114,7 +114,6 @@ def journey_map_view(model_admin, request, extra_context=None):
         "store_time_zone": store_tz(),
         "query": query.urlencode(),
         "print_view": request.GET.get("print") == "1",
-        "funnel_available": funnel_available(),
         "can_edit_lanes": request.user.has_perm("journey.change_lanenote"),
         "can_add_lanes": request.user.has_perm("journey.add_lanenote"),
         "attribution_label": MODELS[journey_map.attribution.model],
