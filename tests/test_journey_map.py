@@ -216,3 +216,56 @@ def test_customers_are_sent_to_the_admin_login(client, django_user_model):
     for params in ({}, {"format": "csv"}):
         response = client.get(MAP_URL, params)
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("params", [
+    {"start": "0001-01-01", "end": "0001-01-02"},
+    {"start": "9999-12-30", "end": "9999-12-31"},
+    {"start": "0001-01-01", "end": "2025-03-01"},
+    {"start": "2025-03-01", "end": "9999-12-30"},
+    {"start": "1999-12-31", "end": "2000-01-02"},
+])
+def test_dates_out_of_range_are_a_clear_message_not_a_server_error(client, staff_user, params):
+    client.force_login(staff_user)
+    response = client.get(MAP_URL, params)
+    assert response.status_code == 200
+    assert "Choose dates between 2000-01-01 and 2100-12-31." in response.content.decode()
+    assert response.context["journey_map"].period == "30"  # the default map is shown
+    csv_response = client.get(MAP_URL, {**params, "format": "csv"})
+    assert csv_response.status_code == 400
+    assert "Choose dates between 2000-01-01 and 2100-12-31." in csv_response.content.decode()
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"start": "2025-03-10", "end": "2025-03-01"}, "The period ends before it starts."),
+    ({"start": "nonsense", "end": "2025-03-01"}, "Enter a valid date."),
+    ({"start": "2025-02-30", "end": "2025-03-01"}, "Enter a valid date."),
+])
+def test_a_csv_of_a_bad_period_is_a_400_with_the_message(client, staff_user, params, message):
+    client.force_login(staff_user)
+    response = client.get(MAP_URL, {**params, "format": "csv"})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_the_first_and_last_accepted_days_work(client, staff_user):
+    client.force_login(staff_user)
+    for params in ({"start": "2000-01-01", "end": "2000-01-31"}, {"start": "2100-12-01", "end": "2100-12-31"}):
+        assert client.get(MAP_URL, params).context["journey_map"].period == "custom"
+        assert client.get(MAP_URL, {**params, "format": "csv"}).status_code == 200
+
+
+@pytest.mark.parametrize("params", [
+    {"start": "0001-01-01", "end": "0001-01-02"},
+    {"start": "9999-12-30", "end": "9999-12-31"},
+    {"start": "0001-01-01", "end": "9999-12-30"},
+    {"start": "2025-03-10", "end": "2025-03-01"},
+    {"start": "nonsense", "end": "2025-03-01"},
+])
+def test_the_recovery_and_retain_reports_answer_bad_periods_with_a_message(admin_client, params):
+    for url in (reverse("admin:journey_basketactivity_report"),
+                reverse("admin:journey_retain_report") + "?program=winback"):
+        response = admin_client.get(url, params)
+        assert response.status_code == 200
+        messages = [str(m) for m in response.context["messages"]]
+        assert messages, (url, params)
