@@ -269,3 +269,36 @@ def test_the_recovery_and_retain_reports_answer_bad_periods_with_a_message(admin
         assert response.status_code == 200
         messages = [str(m) for m in response.context["messages"]]
         assert messages, (url, params)
+
+
+@pytest.mark.parametrize(("language", "revenue", "orders"), [
+    ("en", "355,198.78", "1,234"),
+    ("es", "355.198,78", "1.234"),
+])
+def test_money_and_counts_have_thousands_separators_in_the_language_of_the_page(
+        client, staff_user, catalogue, language, revenue, orders):
+    order = create_order(basket=basket_with([catalogue["cheese"]]))
+    type(order).objects.filter(pk=order.pk).update(total_incl_tax=Decimal("355198.78"))
+    JourneyEvent.objects.bulk_create([
+        events.build(Kind.CAMPAIGN_LANDING, visitor_id=f"v{i}", at=timezone.now() - timedelta(minutes=5),
+                     source="google") for i in range(1234)])
+    client.force_login(staff_user)
+    html = client.get(MAP_URL, {"period": "7"}, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f"{revenue} USD" in html  # headline, the series chart's title and the attribution table
+    assert f"<strong>{orders}</strong>" in html  # the visits of the Attract column
+    assert "355198.78" not in html
+
+
+def test_the_numbers_filters_format_per_language():
+    from django.utils import translation
+
+    from journey.templatetags.journey_numbers import count, money
+
+    with translation.override("en"):
+        assert money(Decimal("355198.78"), "USD") == "355,198.78 USD"
+        assert count(1234567) == "1,234,567"
+    with translation.override("es"):
+        assert money(Decimal("355198.78"), "EUR") == "355.198,78 EUR"
+        assert count(1234567) == "1.234.567"
+    assert money(None) == "—"
+    assert count("n/a") == "n/a"
