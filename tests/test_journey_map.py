@@ -302,3 +302,30 @@ def test_the_numbers_filters_format_per_language():
         assert count(1234567) == "1.234.567"
     assert money(None) == "—"
     assert count("n/a") == "n/a"
+
+
+def test_the_orders_chart_spans_the_data_not_the_whole_period(client, staff_user, catalogue):
+    """period=all with orders only in 2017: the x-axis runs over 2017, not from 2017 to today."""
+    from datetime import date, datetime
+
+    tz = store_time_zone()
+    for day in (date(2017, 3, 1), date(2017, 6, 30)):
+        order = create_order(basket=basket_with([catalogue["cheese"]]))
+        type(order).objects.filter(pk=order.pk).update(date_placed=datetime(day.year, day.month, day.day, 12,
+                                                                             tzinfo=tz))
+    client.force_login(staff_user)
+    journey_map = client.get(MAP_URL, {"period": "all"}).context["journey_map"]
+    chart = journey_map.series_chart
+    assert chart.columns[0].first == date(2017, 3, 1)
+    assert chart.columns[-1].last == date(2017, 6, 30)
+    assert all(label.startswith("2017-") for _x, label in chart.ticks)
+    assert sum(journey_map.series["orders"]) == 2  # the numbers still cover the whole period
+    assert journey_map.last_day == timezone.now().astimezone(tz).date()
+
+
+def test_an_empty_period_keeps_its_whole_axis(client, staff_user):
+    client.force_login(staff_user)
+    journey_map = client.get(MAP_URL, {"period": "7"}).context["journey_map"]
+    assert journey_map.series_chart.empty
+    assert journey_map.series_chart.columns[0].first == journey_map.first_day
+    assert journey_map.series_chart.columns[-1].last == journey_map.last_day

@@ -420,11 +420,16 @@ def build_journey_map(period: str = DEFAULT_PERIOD, now=None, *, start=None, end
     # Orders over time and attribution.
     money = currency()
     journey_map.series = daily_orders(start, end, first, last, products)
+    # The chart's x-axis spans the days with data (2017 orders under "all time" fill the chart), the numbers the
+    # whole period.
+    series = journey_map.series
+    with_data = [i for i in range(len(days)) if series["orders"][i] or series["revenue"][i] or series["recovered"][i]]
+    shown = slice(with_data[0], with_data[-1] + 1) if with_data else slice(None)
     journey_map.series_chart = charts.time_chart(
-        days,
-        bars=[charts.Series("orders", gettext("Orders"), journey_map.series["orders"])],
-        lines=[charts.Series("revenue", gettext("Revenue"), journey_map.series["revenue"], money=True),
-               charts.Series("recovered", gettext("Recovered revenue"), journey_map.series["recovered"], money=True)],
+        days[shown],
+        bars=[charts.Series("orders", gettext("Orders"), series["orders"][shown])],
+        lines=[charts.Series("revenue", gettext("Revenue"), series["revenue"][shown], money=True),
+               charts.Series("recovered", gettext("Recovered revenue"), series["recovered"][shown], money=True)],
         currency=money,
     )
     journey_map.attribution = attribute_orders(start, end, model, category=category, product=product,
