@@ -180,7 +180,7 @@ def test_the_csv_export_has_the_numbers_of_the_map(client, staff_user, traffic):
     assert funnel[("Viewed a product", "conversion from the previous step (%)")] == "80.0"
     headline = {r[3]: r[4] for r in rows if r[0] == "Headline"}
     assert headline["Orders"] == "2"
-    assert any(r[0] == "Attribution (Last touch)" and r[2] == "No journey tool" and r[3] == "orders" and r[4] == "2"
+    assert any(r[0] == "Attribution (Last touch)" and r[2] == "Without a journey tool" and r[3] == "orders" and r[4] == "2"
                for r in rows)
     assert any(r[0] == "Day by day" and r[3] == "orders" for r in rows)
 
@@ -329,3 +329,18 @@ def test_an_empty_period_keeps_its_whole_axis(client, staff_user):
     assert journey_map.series_chart.empty
     assert journey_map.series_chart.columns[0].first == journey_map.first_day
     assert journey_map.series_chart.columns[-1].last == journey_map.last_day
+
+
+def test_orders_without_any_journey_touch_read_sensibly(client, staff_user, catalogue):
+    create_order(basket=basket_with([catalogue["cheese"]]))
+    client.force_login(staff_user)
+    html = client.get(MAP_URL, {"period": "7"}).content.decode()
+    assert '<th scope="row">Without a journey tool</th>' in html
+    assert "No order of this period followed a touch of a journey tool" in html
+
+
+def test_the_no_touch_note_is_absent_when_a_tool_brought_orders(client, staff_user, traffic):
+    JourneyEvent.objects.filter(kind=Kind.CAMPAIGN_LANDING, visitor_id="v0").update(tool="campaigns", ref="1")
+    client.force_login(staff_user)
+    html = client.get(MAP_URL, {"period": "7"}).content.decode()
+    assert "No order of this period followed a touch of a journey tool" not in html
