@@ -180,8 +180,8 @@ def test_the_csv_export_has_the_numbers_of_the_map(client, staff_user, traffic):
     assert funnel[("Viewed a product", "conversion from the previous step (%)")] == "80.0"
     headline = {r[3]: r[4] for r in rows if r[0] == "Headline"}
     assert headline["Orders"] == "2"
-    assert any(r[0] == "Attribution (Last touch)" and r[2] == "Without a journey tool" and r[3] == "orders" and r[4] == "2"
-               for r in rows)
+    assert any(r[0] == "Attribution (Last touch)" and r[2] == "Without a journey tool" and r[3] == "orders"
+               and r[4] == "2" for r in rows)
     assert any(r[0] == "Day by day" and r[3] == "orders" for r in rows)
 
 
