@@ -118,6 +118,7 @@ JOBS: tuple[Job, ...] = (
 
 
 def heartbeat(via="tick"):
+    expect_every_job()
     return "alive"
 
 
@@ -221,18 +222,47 @@ def run_due_jobs(*, only=None, force=False) -> list[Outcome]:
     return [run_job(key, force=force) for key in keys]
 
 
-def stale_jobs(keys) -> list[str]:
-    """Those of ``keys`` whose last success is older than JOB_STALE_AFTER_INTERVALS intervals (or never ran)."""
+def stale_jobs(keys, *, now=None) -> list[str]:
+    """Those of ``keys`` that are really late — not merely waiting for their next (or first) run.
+
+    A job is late when its last success is older than JOB_STALE_AFTER_INTERVALS intervals and its next run is due
+    (a job whose next run lies ahead, e.g. after a longer JOB_INTERVALS, is not late).  A job that never succeeded
+    is late when no scheduler runs (the heartbeat is late), when its runs so far failed, or when it has been
+    expected (its JobState row, which the heartbeat creates for every job, exists) for that many intervals: Celery
+    beat sends a daily job a day after it started, so a new shop is not "late" on its first day.
+    """
     if not keys:
         return []
     from .models import JobState
 
-    now = timezone.now()
-    last = dict(JobState.objects.filter(key__in=keys).values_list("key", "last_success_at"))
+    now = now or timezone.now()
     factor = journey_settings.JOB_STALE_AFTER_INTERVALS
-    stale = []
-    for key in keys:
-        limit = timedelta(seconds=get_job(key).get_interval() * factor)
-        if last.get(key) is None or now - last[key] > limit:
-            stale.append(key)
-    return stale
+    states = {state.key: state for state in JobState.objects.filter(key__in={*keys, "heartbeat"})}
+
+    def limit(key):
+        return timedelta(seconds=get_job(key).get_interval() * factor)
+
+    def late(key):
+        state = states.get(key)
+        if state is not None and state.last_success_at is not None:
+            if now - state.last_success_at <= limit(key):
+                return False
+            return state.next_run_at <= now or bool(state.last_error)
+        if key == "heartbeat" or late("heartbeat"):
+            return True
+        if state is None:
+            return False  # the scheduler runs and has not created its row yet: waiting for its first run
+        return bool(state.failures) or now - state.next_run_at > limit(key)
+
+    return [key for key in keys if late(key)]
+
+
+def expect_every_job(now=None):
+    """Make sure every job has its JobState row (due now, as a first claim would make it): the moment a job is
+    first expected to run, which :func:`stale_jobs` measures a job that never ran from."""
+    from .models import JobState
+
+    now = now or timezone.now()
+    known = set(JobState.objects.values_list("key", flat=True))
+    JobState.objects.bulk_create([JobState(key=job.key, next_run_at=now) for job in JOBS if job.key not in known],
+                                 ignore_conflicts=True)

@@ -229,3 +229,49 @@ def test_a_long_backfill_stops_at_its_time_budget_and_the_next_run_goes_on(shop_
     assert RollupDay.objects.filter(final=True).count() == 0
     assert rollup_job(now=now, chunk_days=1) == f"5 days rolled up, {FunnelDay.objects.count()} rows"
     assert RollupDay.objects.filter(final=True).count() == 5  # V4's old landing day to the day before today
+
+
+def _summed(rows):
+    totals = {}
+    for row in rows:
+        key = tuple(row[:8])
+        totals[key] = totals.get(key, 0) + row[8]
+    return totals
+
+
+@pytest.mark.skipif(not funnel_module.sql_rollup(), reason="the SQL rollup runs on PostgreSQL only")
+def test_the_python_rollup_gives_the_same_rows_as_the_postgresql_sql(shop_day):
+    """SQLite (and any other database) computes the rollup rows in Python: the same rows as PostgreSQL's SQL."""
+    JourneyEvent.objects.bulk_create([
+        event(Kind.CAMPAIGN_LANDING, "late", at(hour=23, minute=45), source="google", medium="organic"),
+        event(Kind.PRODUCT_VIEW, "late", at(DAY + timedelta(days=1), hour=0, minute=15),
+              product_id=shop_day["milk"].pk),
+    ])
+    first, last = DAY - timedelta(days=3), DAY + timedelta(days=1)
+    sql_rows = funnel_module.live_rows(first, last)
+    python_rows = funnel_module.python_rows(first, last)
+    assert _summed(python_rows) == _summed(sql_rows)
+    assert len(_summed(sql_rows)) > 10
+
+
+@pytest.mark.parametrize(("first_day", "evening"), [
+    (date(2025, 3, 8), date(2025, 3, 9)),  # clocks go forward on 9 March in New York: a 23-hour day
+    (date(2025, 11, 1), date(2025, 11, 2)),  # and back on 2 November: a 25-hour day
+])
+def test_visits_fall_on_their_store_day_across_a_daylight_saving_change(db, first_day, evening):
+    assert str(store_time_zone()) == "America/New_York"
+    JourneyEvent.objects.bulk_create([
+        event(Kind.CAMPAIGN_LANDING, "a", at(first_day, hour=23, minute=30), source="google"),
+        event(Kind.CAMPAIGN_LANDING, "b", at(evening, hour=0, minute=30), source="google"),
+        event(Kind.CAMPAIGN_LANDING, "c", at(evening, hour=23, minute=30), source="google"),
+        event(Kind.CAMPAIGN_LANDING, "d", at(evening + timedelta(days=1), hour=0, minute=30), source="google"),
+    ])
+    assert funnel(first_day, first_day).visits == 1
+    assert funnel(evening, evening).visits == 2
+    assert funnel(evening + timedelta(days=1), evening + timedelta(days=1)).visits == 1
+    daily = funnel(first_day, evening + timedelta(days=1)).daily["attract"]
+    assert daily == [(first_day, 1), (evening, 2), (evening + timedelta(days=1), 1)]
+    rollup_job(now=at(evening + timedelta(days=3)))
+    stored = funnel(first_day, evening + timedelta(days=1))
+    assert stored.live_days == 0
+    assert stored.daily["attract"] == daily

@@ -180,8 +180,8 @@ def test_the_csv_export_has_the_numbers_of_the_map(client, staff_user, traffic):
     assert funnel[("Viewed a product", "conversion from the previous step (%)")] == "80.0"
     headline = {r[3]: r[4] for r in rows if r[0] == "Headline"}
     assert headline["Orders"] == "2"
-    assert any(r[0] == "Attribution (Last touch)" and r[2] == "No journey tool" and r[3] == "orders" and r[4] == "2"
-               for r in rows)
+    assert any(r[0] == "Attribution (Last touch)" and r[2] == "Without a journey tool" and r[3] == "orders"
+               and r[4] == "2" for r in rows)
     assert any(r[0] == "Day by day" and r[3] == "orders" for r in rows)
 
 
@@ -233,3 +233,131 @@ def test_customers_are_sent_to_the_admin_login(client, django_user_model):
     for params in ({}, {"format": "csv"}):
         response = client.get(MAP_URL, params)
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("params", [
+    {"start": "0001-01-01", "end": "0001-01-02"},
+    {"start": "9999-12-30", "end": "9999-12-31"},
+    {"start": "0001-01-01", "end": "2025-03-01"},
+    {"start": "2025-03-01", "end": "9999-12-30"},
+    {"start": "1999-12-31", "end": "2000-01-02"},
+])
+def test_dates_out_of_range_are_a_clear_message_not_a_server_error(client, staff_user, params):
+    client.force_login(staff_user)
+    response = client.get(MAP_URL, params)
+    assert response.status_code == 200
+    assert "Choose dates between 2000-01-01 and 2100-12-31." in response.content.decode()
+    assert response.context["journey_map"].period == "30"  # the default map is shown
+    csv_response = client.get(MAP_URL, {**params, "format": "csv"})
+    assert csv_response.status_code == 400
+    assert "Choose dates between 2000-01-01 and 2100-12-31." in csv_response.content.decode()
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"start": "2025-03-10", "end": "2025-03-01"}, "The period ends before it starts."),
+    ({"start": "nonsense", "end": "2025-03-01"}, "Enter a valid date."),
+    ({"start": "2025-02-30", "end": "2025-03-01"}, "Enter a valid date."),
+])
+def test_a_csv_of_a_bad_period_is_a_400_with_the_message(client, staff_user, params, message):
+    client.force_login(staff_user)
+    response = client.get(MAP_URL, {**params, "format": "csv"})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_the_first_and_last_accepted_days_work(client, staff_user):
+    client.force_login(staff_user)
+    for params in ({"start": "2000-01-01", "end": "2000-01-31"}, {"start": "2100-12-01", "end": "2100-12-31"}):
+        assert client.get(MAP_URL, params).context["journey_map"].period == "custom"
+        assert client.get(MAP_URL, {**params, "format": "csv"}).status_code == 200
+
+
+@pytest.mark.parametrize("params", [
+    {"start": "0001-01-01", "end": "0001-01-02"},
+    {"start": "9999-12-30", "end": "9999-12-31"},
+    {"start": "0001-01-01", "end": "9999-12-30"},
+    {"start": "2025-03-10", "end": "2025-03-01"},
+    {"start": "nonsense", "end": "2025-03-01"},
+])
+def test_the_recovery_and_retain_reports_answer_bad_periods_with_a_message(admin_client, params):
+    for url in (reverse("admin:journey_basketactivity_report"),
+                reverse("admin:journey_retain_report") + "?program=winback"):
+        response = admin_client.get(url, params)
+        assert response.status_code == 200
+        messages = [str(m) for m in response.context["messages"]]
+        assert messages, (url, params)
+
+
+@pytest.mark.parametrize(("language", "revenue", "orders"), [
+    ("en", "355,198.78", "1,234"),
+    ("es", "355.198,78", "1.234"),
+])
+def test_money_and_counts_have_thousands_separators_in_the_language_of_the_page(
+        client, staff_user, catalogue, language, revenue, orders):
+    order = create_order(basket=basket_with([catalogue["cheese"]]))
+    type(order).objects.filter(pk=order.pk).update(total_incl_tax=Decimal("355198.78"))
+    JourneyEvent.objects.bulk_create([
+        events.build(Kind.CAMPAIGN_LANDING, visitor_id=f"v{i}", at=timezone.now() - timedelta(minutes=5),
+                     source="google") for i in range(1234)])
+    client.force_login(staff_user)
+    html = client.get(MAP_URL, {"period": "7"}, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f"{revenue} USD" in html  # headline, the series chart's title and the attribution table
+    assert f"<strong>{orders}</strong>" in html  # the visits of the Attract column
+    assert "355198.78" not in html
+
+
+def test_the_numbers_filters_format_per_language():
+    from django.utils import translation
+
+    from journey.templatetags.journey_numbers import count, money
+
+    with translation.override("en"):
+        assert money(Decimal("355198.78"), "USD") == "355,198.78 USD"
+        assert count(1234567) == "1,234,567"
+    with translation.override("es"):
+        assert money(Decimal("355198.78"), "EUR") == "355.198,78 EUR"
+        assert count(1234567) == "1.234.567"
+    assert money(None) == "—"
+    assert count("n/a") == "n/a"
+
+
+def test_the_orders_chart_spans_the_data_not_the_whole_period(client, staff_user, catalogue):
+    """period=all with orders only in 2017: the x-axis runs over 2017, not from 2017 to today."""
+    from datetime import date, datetime
+
+    tz = store_time_zone()
+    for day in (date(2017, 3, 1), date(2017, 6, 30)):
+        order = create_order(basket=basket_with([catalogue["cheese"]]))
+        type(order).objects.filter(pk=order.pk).update(date_placed=datetime(day.year, day.month, day.day, 12,
+                                                                             tzinfo=tz))
+    client.force_login(staff_user)
+    journey_map = client.get(MAP_URL, {"period": "all"}).context["journey_map"]
+    chart = journey_map.series_chart
+    assert chart.columns[0].first == date(2017, 3, 1)
+    assert chart.columns[-1].last == date(2017, 6, 30)
+    assert all(label.startswith("2017-") for _x, label in chart.ticks)
+    assert sum(journey_map.series["orders"]) == 2  # the numbers still cover the whole period
+    assert journey_map.last_day == timezone.now().astimezone(tz).date()
+
+
+def test_an_empty_period_keeps_its_whole_axis(client, staff_user):
+    client.force_login(staff_user)
+    journey_map = client.get(MAP_URL, {"period": "7"}).context["journey_map"]
+    assert journey_map.series_chart.empty
+    assert journey_map.series_chart.columns[0].first == journey_map.first_day
+    assert journey_map.series_chart.columns[-1].last == journey_map.last_day
+
+
+def test_orders_without_any_journey_touch_read_sensibly(client, staff_user, catalogue):
+    create_order(basket=basket_with([catalogue["cheese"]]))
+    client.force_login(staff_user)
+    html = client.get(MAP_URL, {"period": "7"}).content.decode()
+    assert '<th scope="row">Without a journey tool</th>' in html
+    assert "No order of this period followed a touch of a journey tool" in html
+
+
+def test_the_no_touch_note_is_absent_when_a_tool_brought_orders(client, staff_user, traffic):
+    JourneyEvent.objects.filter(kind=Kind.CAMPAIGN_LANDING, visitor_id="v0").update(tool="campaigns", ref="1")
+    client.force_login(staff_user)
+    html = client.get(MAP_URL, {"period": "7"}).content.decode()
+    assert "No order of this period followed a touch of a journey tool" not in html

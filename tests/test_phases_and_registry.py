@@ -107,3 +107,81 @@ def test_a_wrong_extra_tool_path_is_a_configuration_error():
     settings_ = override_settings(JOURNEY={"EXTRA_TOOLS": ["tests.nowhere.TOOL"]})
     with settings_, pytest.raises(JourneyConfigurationError):
         registry.all()
+
+
+def _job_state(key, **fields):
+    from journey.models import JobState
+
+    JobState.objects.update_or_create(key=key, defaults=fields)
+
+
+@pytest.mark.django_db
+def test_a_job_waiting_for_its_first_run_while_the_scheduler_runs_is_running():
+    """Right after `make run`: beat sends a daily job only a day after it started, the heartbeat every minute."""
+    from journey import jobs
+
+    assert jobs.run_job("heartbeat").state == "ran"
+    tool = make_tool(health=lambda: Health.ok("configured"), jobs=["schedule_winback_mails", "birthday_rewards"])
+    health = tool.check_health()
+    assert health.status == Status.OK
+    assert str(health.message) == "configured"
+    assert jobs.stale_jobs(["schedule_winback_mails", "birthday_rewards"]) == []
+
+
+@pytest.mark.django_db
+def test_a_job_that_never_ran_long_after_the_scheduler_started_needs_attention():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from journey import jobs
+
+    assert jobs.run_job("heartbeat").state == "ran"
+    # The hourly birthday job has been expected for four hours (its row exists since then) and never ran.
+    _job_state("birthday_rewards", next_run_at=timezone.now() - timedelta(hours=4))
+    health = make_tool(health=lambda: Health.ok("configured"), jobs=["birthday_rewards"]).check_health()
+    assert health.status == Status.WARNING
+    assert "birthday_rewards" in str(health.message)
+
+
+@pytest.mark.django_db
+def test_a_job_that_only_ever_failed_needs_attention_even_while_the_scheduler_runs():
+    from django.utils import timezone
+
+    from journey import jobs
+
+    assert jobs.run_job("heartbeat").state == "ran"
+    _job_state("schedule_winback_mails", next_run_at=timezone.now(), failures=1, last_error="boom")
+    assert jobs.stale_jobs(["schedule_winback_mails"]) == ["schedule_winback_mails"]
+
+
+@pytest.mark.django_db
+def test_a_daily_job_that_ran_yesterday_is_running_until_it_is_really_late():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from journey import jobs
+
+    now = timezone.now()
+    ran = now - timedelta(hours=30)
+    _job_state("schedule_winback_mails", next_run_at=ran + timedelta(days=1), last_success_at=ran, runs=1)
+    assert jobs.stale_jobs(["schedule_winback_mails"]) == []  # not due long enough to worry (3 intervals)
+    ran = now - timedelta(days=4)
+    _job_state("schedule_winback_mails", next_run_at=ran + timedelta(days=1), last_success_at=ran, runs=1)
+    assert jobs.stale_jobs(["schedule_winback_mails"]) == ["schedule_winback_mails"]
+
+
+@pytest.mark.django_db
+def test_a_job_with_its_next_run_not_due_yet_is_not_stale():
+    """A shop that lengthened a job's interval (JOB_INTERVALS): the job is not late before its next run is due."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from journey import jobs
+
+    now = timezone.now()
+    ran = now - timedelta(days=4)
+    _job_state("schedule_winback_mails", next_run_at=now + timedelta(days=3), last_success_at=ran, runs=1)
+    assert jobs.stale_jobs(["schedule_winback_mails"]) == []

@@ -125,13 +125,18 @@ def schedule_many(new_messages, *, now=None) -> int:
     now = now or timezone.now()
     kinds = {m.kind: get_kind(m.kind) for m in new_messages}
     if connection.vendor != "postgresql":
-        created = Message.objects.bulk_create([
-            Message(tool=kinds[m.kind].tool, kind=m.kind, subject_key=m.subject_key, step=m.step,
-                    to_email=suppression.normalize(m.to_email), user_id=m.user_id, language=m.language or "",
-                    marketing=kinds[m.kind].marketing, context=m.context, due_at=m.due_at)
-            for m in new_messages
-        ], ignore_conflicts=True)
-        return len(created)
+        marker = timezone.now()
+        with transaction.atomic():
+            Message.objects.bulk_create([
+                Message(tool=kinds[m.kind].tool, kind=m.kind, subject_key=m.subject_key, step=m.step,
+                        to_email=suppression.normalize(m.to_email), user_id=m.user_id, language=m.language or "",
+                        marketing=kinds[m.kind].marketing, context=m.context, due_at=m.due_at)
+                for m in new_messages
+            ], ignore_conflicts=True)
+            # auto_now_add stamped the new rows with the clock: stamp them ``now`` as the PostgreSQL path does
+            # (the win-back's "once per period" counts from it), and count only those that were new.
+            return Message.objects.filter(subject_key__in={m.subject_key for m in new_messages},
+                                          created_at__gte=marker).update(created_at=now, updated_at=now)
     columns = {
         "tool": ("text", [kinds[m.kind].tool for m in new_messages]),
         "kind": ("text", [m.kind for m in new_messages]),

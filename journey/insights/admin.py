@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext, pgettext_lazy
@@ -14,10 +17,12 @@ from oscar.core.loading import get_model
 from ..core.csv_export import csv_response
 from .attribution import MODELS
 from .funnel import BREAKDOWNS, MODES, store_tz
-from .journey_map import CUSTOM, DEFAULT_PERIOD, PERIODS, build_journey_map, csv_rows, currency, funnel_available
+from .journey_map import CUSTOM, DEFAULT_PERIOD, PERIODS, build_journey_map, csv_rows, currency
 from .models import LaneNote, Persona
 
 MAX_CUSTOM_DAYS = 3 * 366
+# The days a custom period may cover (the store's orders and events lie in between; dates far outside overflow).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 
 
 class MapFilterForm(forms.Form):
@@ -64,6 +69,9 @@ class MapFilterForm(forms.Form):
             raise forms.ValidationError(_("Choose a category or a product, not both."))
         if (start is None) != (end is None) and not self.has_error("start") and not self.has_error("end"):
             raise forms.ValidationError(_("Give both dates of the period, or choose a preset."))
+        if any(day is not None and not FIRST_DAY <= day <= LAST_DAY for day in (start, end)):
+            raise forms.ValidationError(_("Choose dates between %(first)s and %(last)s."),
+                                        params={"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()})
         if start and end:
             if end < start:
                 raise forms.ValidationError(_("The period ends before it starts."))
@@ -81,6 +89,10 @@ def journey_map_view(model_admin, request, extra_context=None):
         raise PermissionDenied
     form = MapFilterForm(request.GET or None)
     options = {"period": request.GET.get("period", "") or DEFAULT_PERIOD}
+    if request.GET.get("format") == "csv" and form.is_bound and not form.is_valid():
+        # A CSV cannot show a form: say what is wrong instead of exporting the default map under a wrong name.
+        errors = [str(error) for field_errors in form.errors.values() for error in field_errors]
+        return HttpResponseBadRequest("\n".join(errors) + "\n", content_type="text/plain; charset=utf-8")
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         options.update(period=data["period"] or DEFAULT_PERIOD, category=data["category"], product=data["product"],
@@ -107,7 +119,6 @@ def journey_map_view(model_admin, request, extra_context=None):
         "store_time_zone": store_tz(),
         "query": query.urlencode(),
         "print_view": request.GET.get("print") == "1",
-        "funnel_available": funnel_available(),
         "can_edit_lanes": request.user.has_perm("journey.change_lanenote"),
         "can_add_lanes": request.user.has_perm("journey.add_lanenote"),
         "attribution_label": MODELS[journey_map.attribution.model],

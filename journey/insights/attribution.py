@@ -57,7 +57,7 @@ TOOL_LABELS = {
     "post_purchase": _("Post-purchase vouchers"),
     "winback": _("Win-back vouchers"),
     "related": _("Related products"),
-    NONE: _("No journey tool"),
+    NONE: _("Without a journey tool"),
 }
 
 

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.utils.formats import number_format
-
 # Colours of the series, in order (the admin's blues, then amber and green as in the recovery report).
 BAR_COLOURS = ("#79aec8", "#417690", "#9ab87a")
 LINE_COLOURS = ("#e0a100", "#2e8540", "#ba2121")
@@ -128,10 +126,32 @@ class TimeChart(PlotArea):
     empty: bool
 
 
+def _locale():
+    from django.conf import settings
+    from django.utils.translation import get_language, to_locale
+
+    return to_locale(get_language() or settings.LANGUAGE_CODE)
+
+
+def format_money(value, currency="") -> str:
+    """``355,198.78 USD`` in English, ``355.198,78 USD`` in Spanish: two decimals, thousands grouped by the active
+    language's rules (Babel's CLDR data, as Oscar's ``currency`` filter does)."""
+    from babel.numbers import format_decimal
+
+    return f"{format_decimal(Decimal(str(value)), format='#,##0.00', locale=_locale())} {currency}".strip()
+
+
+def format_count(value, decimal_pos=None) -> str:
+    """``12,345`` in English, ``12.345`` in Spanish (``decimal_pos`` rounds to that many decimals)."""
+    from babel.numbers import format_decimal
+
+    if decimal_pos is not None:
+        value = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimal_pos))
+    return format_decimal(value, locale=_locale())
+
+
 def _fmt(value, money, currency=""):
-    if money:
-        return f"{number_format(value, 2)} {currency}".strip()
-    return number_format(value)
+    return format_money(value, currency) if money else format_count(value)
 
 
 def time_chart(days: list[date], bars: list[Series], lines: list[Series], *, currency="", width=720, height=240,
@@ -180,7 +200,7 @@ def time_chart(days: list[date], bars: list[Series], lines: list[Series], *, cur
             ticks.append((round(left + j * slot + slot / 2, 2), days[buckets[j][0]].isoformat()))
     empty = not any(v for row in bar_totals + line_totals for v in row)
     return TimeChart(width, height, left, right, top, bottom, unit, round(bar_w, 2), columns, chart_lines, legend,
-                     ticks, number_format(max_bar), f"{number_format(max_line, 0)} {currency}".strip(), empty)
+                     ticks, format_count(max_bar), f"{format_count(max_line, 0)} {currency}".strip(), empty)
 
 
 # Sparklines ------------------------------------------------------------------------------------------------------

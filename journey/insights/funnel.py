@@ -39,7 +39,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
-from django.db.models import Subquery, Sum
+from django.db.models import Count, Subquery, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -293,8 +294,26 @@ def rollup_params(first: date, last: date) -> dict:
     }
 
 
+def sql_rollup() -> bool:
+    """Whether the rollup rows come from ROLLUP_SQL (PostgreSQL: one statement) or from :mod:`.funnel_rows`
+    (every other database: the same rows computed in Python)."""
+    return connection.vendor == "postgresql"
+
+
+def python_rows(first: date, last: date, keep=None) -> list[tuple]:
+    """The rollup rows of store days ``first``..``last`` computed in Python; only those ``keep(row)`` accepts."""
+    from .funnel_rows import rollup_rows
+
+    params = rollup_params(first, last)
+    rows = rollup_rows(params["start"], params["end"], store_tz(), params["carry"])
+    return rows if keep is None else [row for row in rows if keep(row)]
+
+
 def live_rows(first: date, last: date, scopes: list[tuple[str, int]] | None = None) -> list[tuple]:
     """The rollup rows of store days ``first``..``last`` computed now from the events (only ``scopes`` if given)."""
+    if not sql_rollup():
+        wanted = {(str(scope), int(scope_id)) for scope, scope_id in scopes or ()}
+        return python_rows(first, last, (lambda row: (row[1], row[2]) in wanted) if scopes else None)
     params = rollup_params(first, last)
     where = "true"
     if scopes:
@@ -366,7 +385,12 @@ def _counts_many(first, last, scope, ids) -> dict[int, dict[int, int]]:
         result[row["scope_id"]][row["mask"]] += row["n"]
     have = set(final_days.values_list("day", flat=True))
     missing = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    wanted = {int(i) for i in ids}
     for run_first, run_last in _ranges([d for d in missing if d not in have]):
+        if not sql_rollup():
+            for row in python_rows(run_first, run_last, lambda row: row[1] == scope and row[2] in wanted):
+                result[row[2]][row[7]] += row[8]
+            continue
         params = rollup_params(run_first, run_last)
         params.update(scope=scope, ids=list(ids))
         with connection.cursor() as cursor:
@@ -457,11 +481,22 @@ def _by_category(first, last, scope, scope_id, mode) -> FunnelResult:
 
 
 # The rollup job -------------------------------------------------------------------------------------------------
-TOOL_SQL = """
-SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, tool, kind, count(*), sum(value)
-FROM {events} WHERE created_at >= %(start)s AND created_at < %(end)s AND tool <> ''
-GROUP BY 1, 2, 3
-"""
+def _period_events(params):
+    from ..core.models import JourneyEvent
+
+    return (JourneyEvent.objects.filter(created_at__gte=params["start"], created_at__lt=params["end"])
+            .annotate(day=TruncDate("created_at", tzinfo=store_tz())))
+
+
+def tool_rows(params) -> list[tuple]:
+    """(store day, tool, kind, events, sum of values) of the period's events that name a tool."""
+    return list(_period_events(params).exclude(tool="").values("day", "tool", "kind")
+                .annotate(n=Count("pk"), v=Sum("value")).order_by().values_list("day", "tool", "kind", "n", "v"))
+
+
+def events_per_day(params) -> dict:
+    """{store day: events} of the period."""
+    return dict(_period_events(params).values("day").annotate(n=Count("pk")).order_by().values_list("day", "n"))
 
 
 def rollup(first: date, last: date, now=None) -> int:
@@ -486,15 +521,18 @@ def rollup(first: date, last: date, now=None) -> int:
             for model in (FunnelDay, ToolDay):  # one DELETE each (no per-row delete signals for a cache)
                 cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE day >= %s AND day <= %s",  # noqa: S608
                                [first, last])
-            cursor.execute(f"INSERT INTO {FunnelDay._meta.db_table} ({columns}) " + rollup_sql(), params)  # noqa: S608
-            written = cursor.rowcount
-            cursor.execute(
-                f"INSERT INTO {ToolDay._meta.db_table} (day, tool, kind, events, value) "  # noqa: S608
-                + TOOL_SQL.format(events=_tables()["events"]), params)
-            cursor.execute(
-                f"SELECT (created_at AT TIME ZONE %(tz)s)::date, count(*) FROM {_tables()['events']} "  # noqa: S608
-                "WHERE created_at >= %(start)s AND created_at < %(end)s GROUP BY 1", params)
-            events = dict(cursor.fetchall())
+            if sql_rollup():
+                cursor.execute(f"INSERT INTO {FunnelDay._meta.db_table} ({columns}) " + rollup_sql(),  # noqa: S608
+                               params)
+                written = cursor.rowcount
+            else:
+                rows = python_rows(first, last)
+                FunnelDay.objects.bulk_create([FunnelDay(**dict(zip(COLUMNS, row, strict=True))) for row in rows],
+                                              batch_size=500)
+                written = len(rows)
+        ToolDay.objects.bulk_create([ToolDay(day=day, tool=tool, kind=kind, events=n, value=value)
+                                     for day, tool, kind, n, value in tool_rows(params)], batch_size=500)
+        events = events_per_day(params)
         for day in days:
             RollupDay.objects.filter(day=day).update(
                 computed_at=now, final=now >= day_start(day + timedelta(days=1)) + grace, events=events.get(day, 0))

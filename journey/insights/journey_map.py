@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.urls import NoReverseMatch, reverse
@@ -171,11 +170,6 @@ def _admin_url(tool):
 
 def currency():
     return getattr(settings, "OSCAR_DEFAULT_CURRENCY", "")
-
-
-def funnel_available() -> bool:
-    """The funnel's SQL is PostgreSQL's; on another database the map shows everything else."""
-    return connection.vendor == "postgresql"
 
 
 # Day-by-day numbers -----------------------------------------------------------------------------------------------
@@ -412,15 +406,12 @@ def build_journey_map(period: str = DEFAULT_PERIOD, now=None, *, start=None, end
     journey_map = JourneyMap(start=start, end=end, period=period, columns=[], scheduler=scheduler_health(),
                              headline=[], first_day=first, last_day=last, category=category, product=product,
                              breakdown_by=by)
-    # Funnel (PostgreSQL), with a breakdown when asked.
-    if funnel_available():
-        try:
-            journey_map.funnel = funnel(first, last, category=category, product=product, mode=mode, by=by)
-        except FunnelError as exc:
-            journey_map.funnel_note = str(exc)
-            journey_map.funnel = funnel(first, last, category=category, product=product, mode=mode)
-    else:
-        journey_map.funnel_note = gettext("The funnel needs PostgreSQL.")
+    # Funnel, with a breakdown when asked.
+    try:
+        journey_map.funnel = funnel(first, last, category=category, product=product, mode=mode, by=by)
+    except FunnelError as exc:
+        journey_map.funnel_note = str(exc)
+        journey_map.funnel = funnel(first, last, category=category, product=product, mode=mode)
     journey_map.candidates = candidate_brakes(journey_map.funnel, category, product)
     if journey_map.funnel is not None:
         journey_map.funnel_chart = charts.funnel_chart(journey_map.funnel.steps,
@@ -429,11 +420,16 @@ def build_journey_map(period: str = DEFAULT_PERIOD, now=None, *, start=None, end
     # Orders over time and attribution.
     money = currency()
     journey_map.series = daily_orders(start, end, first, last, products)
+    # The chart's x-axis spans the days with data (2017 orders under "all time" fill the chart), the numbers the
+    # whole period.
+    series = journey_map.series
+    with_data = [i for i in range(len(days)) if series["orders"][i] or series["revenue"][i] or series["recovered"][i]]
+    shown = slice(with_data[0], with_data[-1] + 1) if with_data else slice(None)
     journey_map.series_chart = charts.time_chart(
-        days,
-        bars=[charts.Series("orders", gettext("Orders"), journey_map.series["orders"])],
-        lines=[charts.Series("revenue", gettext("Revenue"), journey_map.series["revenue"], money=True),
-               charts.Series("recovered", gettext("Recovered revenue"), journey_map.series["recovered"], money=True)],
+        days[shown],
+        bars=[charts.Series("orders", gettext("Orders"), series["orders"][shown])],
+        lines=[charts.Series("revenue", gettext("Revenue"), series["revenue"][shown], money=True),
+               charts.Series("recovered", gettext("Recovered revenue"), series["recovered"][shown], money=True)],
         currency=money,
     )
     journey_map.attribution = attribute_orders(start, end, model, category=category, product=product,

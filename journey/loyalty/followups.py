@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -233,7 +233,7 @@ def winback_candidates(program=None, *, now=None) -> list[dict]:
 
             value = parse_datetime(value)
         if value is not None and timezone.is_naive(value):
-            value = timezone.make_aware(value, timezone.utc)
+            value = timezone.make_aware(value, UTC)
         row["last_order_at"] = value
     return rows
 

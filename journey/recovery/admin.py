@@ -297,9 +297,15 @@ def _requested_period(request):
             start_day = date.fromisoformat(start_raw) if start_raw else end_day - timedelta(days=29)
             if end_day < start_day:
                 raise ValueError("end before start")
+            asked = (start_day, end_day)
             start_day, end_day = max(start_day, EARLIEST_REPORT_DAY), min(end_day, today)
             if end_day < start_day:
                 raise ValueError("the period starts after today")
+            if (start_day, end_day) != asked:
+                messages.info(request, gettext(
+                    "This report covers %(first)s to today: showing %(start)s to %(end)s.") % {
+                    "first": EARLIEST_REPORT_DAY.isoformat(), "start": start_day.isoformat(),
+                    "end": end_day.isoformat()})
             start = datetime.combine(start_day, time.min, tzinfo=tz)
             end = datetime.combine(end_day + timedelta(days=1), time.min, tzinfo=tz)
         except (ValueError, OverflowError):

@@ -18,13 +18,12 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate
 from django.urls import NoReverseMatch, reverse
-from django.utils.formats import number_format
 from django.utils.translation import gettext, pgettext
 from oscar.core.loading import get_model
 
 from ..conf import journey_settings
 from ..core.models import Message, PersonalVoucher
-from ..insights.charts import PlotArea, bucket_key, bucket_unit, nice_max
+from ..insights.charts import PlotArea, bucket_key, bucket_unit, format_count, format_money, nice_max
 from .models import BasketActivity
 from .services import MAIL_KIND
 
@@ -283,7 +282,7 @@ def build_chart(days: list[Day], *, currency: str = "", width=720, height=260, m
         title = gettext(
             "%(when)s: %(sent)d mailed, %(clicked)d clicked, %(recovered)d recovered (%(revenue)s %(currency)s)"
         ) % {"when": label, "sent": b.sent, "clicked": b.clicked, "recovered": b.recovered,
-             "revenue": number_format(b.revenue, 2), "currency": currency}
+             "revenue": format_money(b.revenue), "currency": currency}
         column = ChartColumn(
             bucket=b, x=round(x, 2), width=round(slot, 2), sent_x=round(x + slot * 0.1, 2),
             sent_y=round(top + plot_h - sent_h, 2), sent_h=round(sent_h, 2),
@@ -299,8 +298,8 @@ def build_chart(days: list[Day], *, currency: str = "", width=720, height=260, m
             ticks.append((round(left + i * slot + slot / 2, 2), buckets[i].first.isoformat()))
     empty = not any(b.sent or b.clicked or b.recovered for b in buckets)
     return Chart(width, height, left, right, top, bottom, columns, max_count, max_revenue, unit, round(bar, 2),
-                 ticks, " ".join(points), empty, max_count_label=number_format(max_count),
-                 max_revenue_label=f"{number_format(max_revenue, 0)} {currency}".strip())
+                 ticks, " ".join(points), empty, max_count_label=format_count(max_count),
+                 max_revenue_label=f"{format_count(max_revenue, 0)} {currency}".strip())
 
 
 # The story of one basket -----------------------------------------------------------------------------------------
