@@ -157,3 +157,24 @@ def test_names_are_readable():
     title = loader.TitleMaker(products)
     assert title("STRING CHEESE", "CHEESE", "GROCERY", "Private", "16 OZ") == "Store brand String Cheese — 16 OZ"
     assert title(None, "CHEESE", "GROCERY", "National", None) == "Cheese"
+
+
+@pytest.mark.django_db
+def test_home_and_category_pages_list_the_loaded_products(client):
+    load_tiny()
+
+    home = client.get("/")
+    if home.status_code in (301, 302):
+        home = client.get(home["Location"])
+    assert home.status_code == 200
+    assert "No products found" not in home.content.decode()
+    assert len(home.context["page_obj"].object_list) > 0
+
+    category = Category.objects.filter(depth=2, product__isnull=False).distinct().order_by("path").first()
+    page = client.get(category.get_absolute_url())
+    assert page.status_code == 200
+    listed = page.context["page_obj"].object_list
+    assert listed and {result.object.pk for result in listed} <= set(
+        Product.objects.filter(categories=category).values_list("pk", flat=True)
+    )
+    assert listed[0].object.title in page.content.decode()

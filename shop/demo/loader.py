@@ -1000,6 +1000,19 @@ class Loader:
                 report.count("Order (lines added)", created=completed)
             report.count("Line", skipped=len(lines) - report.created.get("Line", 0))
 
+    # Search index -----------------------------------------------------------------------------------------------------
+    def rebuild_search_index(self):
+        """Oscar's home and category pages list products through Haystack: rebuild its index from the catalogue
+        (bulk inserts above send no save signals).  Clearing first keeps a rerun exact."""
+        from django.core.management import call_command
+
+        Product = get_model("catalogue", "Product")
+        started = time.monotonic()
+        call_command("rebuild_index", interactive=False, verbosity=0)
+        report = StageReport("Search index", seconds=time.monotonic() - started)
+        report.count("Product (indexed)", created=Product.objects.browsable().count())
+        self.summary.stages.append(report)
+
     # Site -----------------------------------------------------------------------------------------------------------
 
     def update_site(self):
@@ -1069,6 +1082,7 @@ def load_demo(size="small", progress=False, raw=None):
     loader.load_customers()
     loader.load_orders()
     loader.update_site()
+    loader.rebuild_search_index()
     order = {email: n for n, (email, _) in enumerate([(ADMIN_EMAIL, None), *SHOPPERS])}
     summary.logins.sort(key=lambda login: order.get(login.email, len(order)))
     return summary
