@@ -103,7 +103,7 @@ def test_tiny_load_creates_a_consistent_shop():
         assert line.status == "Complete"
 
     site = Site.objects.get_current()
-    assert site.domain == "localhost:8000"
+    assert site.domain == "testserver"  # the host of SITE_URL (make run sets it from HOST and PORT)
 
 
 @pytest.mark.django_db

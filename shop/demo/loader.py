@@ -1020,7 +1020,11 @@ class Loader:
         with self.stage("Site") as report:
             site = Site.objects.get_current()
             if site.domain == "example.com":
-                site.domain = "localhost:8000"
+                from urllib.parse import urlsplit
+
+                from journey.conf import journey_settings
+
+                site.domain = urlsplit(journey_settings.SITE_URL or "http://localhost:8000").netloc or "localhost:8000"
                 site.name = getattr(settings, "OSCAR_SHOP_NAME", site.name)
                 site.save()
                 Site.objects.clear_cache()
