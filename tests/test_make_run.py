@@ -1,8 +1,10 @@
 """``make run``: what it runs, read from make itself (``make -n`` prints the commands without running them)."""
 
+import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,3 +37,43 @@ def test_make_run_keeps_a_site_url_that_is_set():
     output = make_dry_run("PORT=8123", SITE_URL="https://shop.example.com")
     (line,) = lines_running(output, "runserver")
     assert "SITE_URL='https://shop.example.com'" in line
+
+
+@pytest.mark.slow
+def test_make_run_setup_on_a_fresh_clone_shows_a_live_demo(tmp_path):
+    """make run's set-up steps with nothing set (SQLite, embedded broker), on a fresh clone of the committed tree."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=120)
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "SHOP_VAR_DIR", "SITE_URL", "DJANGO_SETTINGS_MODULE")
+        and not k.startswith(("PYTEST", "TEST_"))
+    }
+    environ["SITE_URL"] = "http://127.0.0.1:8123"
+
+    def manage(*args):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=clone, env=environ, capture_output=True, text=True, timeout=900
+        )
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+        return result.stdout
+
+    manage("migrate", "--no-input", "-v", "0")
+    manage("load_demo", "--size", "small", "--no-progress")
+    manage("journey_rebuild_related")
+    manage("journey_tick")
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.make_run_check"], cwd=clone, env=environ, capture_output=True, text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert seen["home"] == {"status": 200, "products": seen["home"]["products"]} and seen["home"]["products"] > 0
+    assert seen["category"]["status"] == 200 and seen["category"]["products"] > 0
+    assert seen["map_status"] == 200
+    assert set(seen["phases"]) == {"attract", "convince", "sell", "retain"}
+    for phase, numbers in seen["phases"].items():
+        assert numbers["visits"] > 0, (phase, seen["phases"])
+    assert seen["needs_attention"] == [], seen["needs_attention"]

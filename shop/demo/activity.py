@@ -7,7 +7,7 @@ record everything as they would for real visitors:
 
 * campaign links with UTM values on three channels (``/journey/c/<slug>/``), product pages, basket additions and guest
   checkouts through Oscar's real checkout (``journey.test.checkout``);
-* demo customers signing in and ordering again (repeat orders: the Retain phase);
+* demo customers coming back from the newsletter link, signing in and ordering again (repeat orders: Retain);
 * guests who leave after giving their email at the checkout gateway: their basket activity is dated back (the
   *input* row the scan reads), then the real recovery scan and outbox send run; opens and clicks arrive through
   anymail's ``tracking`` signal with the normalised events anymail's webhooks send, and clicked links go through the
@@ -138,6 +138,9 @@ def seed_activity(*, visitors=24, returning=8, now=None) -> ActivityReport:
     for n, customer in enumerate(customers):
         client = _visitor(200 + n)
         client.force_login(customer, backend="django.contrib.auth.backends.ModelBackend")
+        link = urlsplit(_share_url(campaigns[0]))  # the newsletter brings them back
+        client.get(f"{link.path}?{link.query}", follow=True)
+        report.add("Landing")
         product = products[(7 * n + 2) % len(products)]
         client.get(product.get_absolute_url())
         add_to_basket(client, product)
