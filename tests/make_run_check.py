@@ -12,6 +12,7 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
 from oscar.core.loading import get_model  # noqa: E402
 
 from journey.insights.journey_map import build_journey_map  # noqa: E402
@@ -25,6 +26,7 @@ def listed(response):
     return len(page.object_list) if page is not None else 0
 
 
+setup_test_environment()  # responses carry their template context
 client = Client(HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0")
 home = client.get("/", follow=True)
 category = Category.objects.filter(depth=2, product__isnull=False).distinct().order_by("path").first()
@@ -41,7 +43,9 @@ print(
             "category": {"status": category_page.status_code, "products": listed(category_page)},
             "map_status": map_page.status_code,
             "phases": {
-                str(column.phase.value): {"visits": column.step.visits, "open_visits": column.step.open_visits}
+                str(column.phase.value): (
+                    {"visits": column.step.visits, "open_visits": column.step.open_visits} if column.step else None
+                )
                 for column in journey_map.columns
             },
             "needs_attention": [
