@@ -40,6 +40,10 @@ def test_make_run_keeps_a_site_url_that_is_set():
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    bool(os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL")),
+    reason="make run with nothing set: runs in the nothing-set pass of .ci/run (it ignores DATABASE_URL anyway)",
+)
 def test_make_run_setup_on_a_fresh_clone_shows_a_live_demo(tmp_path):
     """make run's set-up steps with nothing set (SQLite, embedded broker), on a fresh clone of the committed tree."""
     clone = tmp_path / "clone"
@@ -74,6 +78,8 @@ def test_make_run_setup_on_a_fresh_clone_shows_a_live_demo(tmp_path):
     assert seen["category"]["status"] == 200 and seen["category"]["products"] > 0
     assert seen["map_status"] == 200
     assert set(seen["phases"]) == {"attract", "convince", "sell", "retain"}
+    # The funnel behind the phase numbers is PostgreSQL-only before the SQLite funnel fix (another branch): until
+    # that is merged a phase here is None and this assertion fails, on purpose.
     for phase, numbers in seen["phases"].items():
-        assert numbers["visits"] > 0, (phase, seen["phases"])
+        assert numbers is not None and numbers["visits"] > 0, (phase, seen["phases"])
     assert seen["needs_attention"] == [], seen["needs_attention"]
