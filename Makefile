@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Absolute links in mails (recovery, unsubscribe, …) point at the shop make run serves, unless SITE_URL is set.
+SITE_URL ?= http://$(HOST):$(PORT)
+RUN_ENV = SITE_URL='$(SITE_URL)'
 SIZE ?= small
 PYTEST_ARGS ?=
 PREFLIGHT_ARGS ?=
@@ -24,11 +27,11 @@ install: $(STAMP)
 run: install
 	@$(PY) -m shop.preflight
 	$(PY) manage.py migrate --no-input -v 0
-	$(PY) manage.py load_demo --size $(SIZE)
-	$(PY) manage.py journey_rebuild_related
+	$(RUN_ENV) $(PY) manage.py load_demo --size $(SIZE)
+	$(RUN_ENV) $(PY) manage.py journey_rebuild_related
 	@mkdir -p var
 	@echo "Starting the Celery worker (with beat) in the background: log in var/worker.log"
-	@$(VENV)/bin/celery -A shop worker -B --schedule var/celerybeat-schedule --concurrency 2 \
+	@$(RUN_ENV) $(VENV)/bin/celery -A shop worker -B --schedule var/celerybeat-schedule --concurrency 2 \
 		--loglevel INFO > var/worker.log 2>&1 & echo $$! > var/worker.pid; \
 	trap 'kill $$(cat var/worker.pid) 2>/dev/null; rm -f var/worker.pid' EXIT INT TERM; \
 	echo; \
@@ -37,9 +40,9 @@ run: install
 	echo "  Oscar dashboard: http://$(HOST):$(PORT)/dashboard/"; \
 	echo "  Staff login:   admin@example.com / journey-admin"; \
 	echo "  Shoppers:      alice@example.com, bob@example.com / journey-demo"; \
-	echo "  Mails:         var/outbox/"; \
+	echo "  Mails:         var/outbox/   (links to $(SITE_URL))"; \
 	echo; \
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
 	@$(PY) -m shop.preflight $(PREFLIGHT_ARGS)

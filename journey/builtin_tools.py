@@ -102,13 +102,38 @@ def reviews_metrics(start, end):
 
 
 # Search ---------------------------------------------------------------------------------------------------
-def search_health():
+SIMPLE_ENGINE = "haystack.backends.simple_backend.SimpleEngine"
+
+
+def search_health(using="default"):
+    """Oscar's home and category pages list products through Haystack: with Haystack's SimpleEngine (nothing for an
+    empty query) or an empty index they show "0 results", so the tool needs attention then."""
     if not getattr(settings, "HAYSTACK_CONNECTIONS", None):
         return Health.error(_("HAYSTACK_CONNECTIONS is not configured: Oscar's search cannot run."))
     Product = get_model("catalogue", "Product")
     if not Product.objects.filter(is_public=True).exists():
         return Health.idle(_("The catalogue has no public product."))
-    return Health.ok(_("Catalogue is searchable."))
+    from haystack import connections
+    from haystack.query import SearchQuerySet
+
+    if connections.connections_info.get(using, {}).get("ENGINE") == SIMPLE_ENGINE:
+        return Health.warning(
+            _(
+                "Haystack's SimpleEngine lists no product on the home and category pages: use Whoosh, Solr or "
+                "Elasticsearch (docs/install.md)."
+            )
+        )
+    try:
+        n = SearchQuerySet(using=using).models(Product).count()
+    except Exception as exc:  # any backend: a missing server, a broken index folder
+        return Health.error(_("The search backend fails: %(error)s") % {"error": exc})
+    if not n:
+        return Health.warning(
+            _("The search index is empty: the home and category pages list nothing. Run manage.py rebuild_index.")
+        )
+    return Health.ok(
+        ngettext("%(n)d product in the search index.", "%(n)d products in the search index.", n) % {"n": n}
+    )
 
 
 def search_metrics(start, end):

@@ -150,7 +150,15 @@ if not _placeholder.exists():
     MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(Path(oscar.__file__).parent / "static/oscar/img/image_not_found.jpg", _placeholder)
 
-HAYSTACK_CONNECTIONS = {"default": {"ENGINE": "haystack.backends.simple_backend.SimpleEngine"}}
+# Oscar browses the catalogue (home and category pages) through Haystack.  Haystack's SimpleEngine returns nothing
+# for an empty query, so browsing would show "0 results": the demo uses Whoosh, a pure-Python index under var/
+# (no server; `load_demo` rebuilds it).  Production shops use Solr or Elasticsearch/OpenSearch (docs/demo.md).
+HAYSTACK_CONNECTIONS = {
+    "default": {
+        "ENGINE": "haystack.backends.whoosh_backend.WhooshEngine",
+        "PATH": os.environ.get("SHOP_SEARCH_INDEX_DIR") or str(VAR_DIR / "whoosh_index"),
+    }
+}
 
 # Caches: Redis when there is one; otherwise a file cache every process of the shop shares.
 REDIS_URL = env.redis_url()

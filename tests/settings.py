@@ -1,6 +1,9 @@
 """Test settings: the demo shop's, with what tests need changed.  DATABASE_URL / REDIS_URL as for the shop."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 from shop.settings import *  # noqa: F403
 
@@ -23,3 +26,11 @@ LANGUAGE_CODE = "en"
 # Per-process cache, emptied before each test (tests/conftest.py): cached lists and rate-limit counters of one test
 # must not leak into the next, and clearing a Redis cache would also flush the broker's queues in the same db.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The catalogue's Whoosh index: one folder per test process (SQLite and PostgreSQL runs may share a worktree), built
+# by the tests that browse the catalogue; product saves do not update it (no index writes in every other test).
+_search_index_dir = tempfile.mkdtemp(prefix="journey-test-search-")
+atexit.register(shutil.rmtree, _search_index_dir, ignore_errors=True)
+HAYSTACK_CONNECTIONS = {
+    "default": {"ENGINE": "haystack.backends.whoosh_backend.WhooshEngine", "PATH": _search_index_dir}
+}
+HAYSTACK_SIGNAL_PROCESSOR = "haystack.signals.BaseSignalProcessor"

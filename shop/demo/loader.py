@@ -31,7 +31,7 @@ import zlib
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -605,6 +605,12 @@ def money(cents):
     return value
 
 
+def weeks_to_yesterday(last_day, today):
+    """Whole weeks that move ``last_day`` (the data's last day) to the last day up to yesterday with its weekday:
+    weekdays, weekly rhythms and seasons keep their shape, and the history ends within the week before today."""
+    return ((today - timedelta(days=1)) - last_day).days // 7
+
+
 def aware(naive, zone):
     """A naive wall-clock time of ``zone`` as an aware UTC datetime.  PEP 495's fold=0 resolves the two DST edges
     deterministically: an ambiguous time (fall back) is the first, daylight-saving one; a non-existent time (spring
@@ -613,11 +619,38 @@ def aware(naive, zone):
 
 
 class Loader:
-    def __init__(self, data: DemoData, summary: LoadSummary, progress=False):
+    def __init__(self, data: DemoData, summary: LoadSummary, progress=False, today=None):
         self.data = data
         self.summary = summary
         self.progress = progress
         self.zone = ZoneInfo(settings.TIME_ZONE)
+        self.shift = self.history_shift(today)
+
+    def history_shift(self, today=None):
+        """How far the 2017 history moves: whole weeks so that it ends yesterday (in the shop's time zone).  Decided
+        by the first load and read back from an order it placed on every later run, so a rerun on another day (or
+        with a larger size) keeps one timeline."""
+        Order = get_model("order", "Order")
+        baskets = self.data.baskets
+        known = (
+            Order.objects.filter(number__startswith=ORDER_PREFIX).order_by("pk").values_list("number", "date_placed")
+        )[:1]
+        for number, placed in known:
+            try:
+                basket_id = int(number[len(ORDER_PREFIX) :])
+            except ValueError:
+                break
+            match = baskets.loc[baskets["basket_id"] == basket_id, "timestamp"]
+            if len(match):
+                original = match.iloc[0].to_pydatetime()
+                days = (placed.astimezone(self.zone).replace(tzinfo=None) - original).total_seconds() / 86400
+                return timedelta(weeks=round(days / 7))
+        if today is None:
+            from django.utils import timezone
+
+            today = timezone.now().astimezone(self.zone).date()
+        last_day = baskets["timestamp"].max().to_pydatetime().date()
+        return timedelta(weeks=weeks_to_yesterday(last_day, today))
 
     @contextmanager
     def stage(self, name):
@@ -822,7 +855,7 @@ class Loader:
                     "first_name": first_name,
                     "last_name": last_name,
                     "password": password,
-                    "date_joined": aware(row["first_seen"].to_pydatetime(), self.zone),
+                    "date_joined": aware(row["first_seen"].to_pydatetime() + self.shift, self.zone),
                     "is_active": True,
                 }
                 if has_username:
@@ -919,7 +952,7 @@ class Loader:
             incomplete = []  # (order id, start, end) of orders that exist with fewer lines than the data has
             basket_ids = baskets["basket_id"].tolist()
             household_ids = baskets["household_id"].tolist()
-            placed = [aware(ts, self.zone) for ts in baskets["timestamp"].dt.to_pydatetime()]
+            placed = [aware(ts + self.shift, self.zone) for ts in baskets["timestamp"].dt.to_pydatetime()]
             for chunk_start in range(0, len(basket_ids), BATCH):
                 orders, spans = [], []
                 for k in range(chunk_start, min(chunk_start + BATCH, len(basket_ids))):
@@ -1000,6 +1033,31 @@ class Loader:
                 report.count("Order (lines added)", created=completed)
             report.count("Line", skipped=len(lines) - report.created.get("Line", 0))
 
+    # Search index -----------------------------------------------------------------------------------------------------
+    def rebuild_search_index(self):
+        """Oscar's home and category pages list products through Haystack: rebuild its index from the catalogue
+        (bulk inserts above send no save signals).  Clearing first keeps a rerun exact."""
+        from django.core.management import call_command
+
+        Product = get_model("catalogue", "Product")
+        started = time.monotonic()
+        call_command("rebuild_index", interactive=False, verbosity=0)
+        report = StageReport("Search index", seconds=time.monotonic() - started)
+        report.count("Product (indexed)", created=Product.objects.browsable().count())
+        self.summary.stages.append(report)
+
+    # Journey activity -------------------------------------------------------------------------------------------------
+    def seed_activity(self):
+        from .activity import seed_activity
+
+        result = seed_activity()
+        report = StageReport("Journey activity", seconds=result.seconds)
+        if result.skipped:
+            report.count("Demo shoppers (already played)", skipped=1)
+        for what, n in result.created.items():
+            report.count(what, created=n)
+        self.summary.stages.append(report)
+
     # Site -----------------------------------------------------------------------------------------------------------
 
     def update_site(self):
@@ -1007,7 +1065,11 @@ class Loader:
         with self.stage("Site") as report:
             site = Site.objects.get_current()
             if site.domain == "example.com":
-                site.domain = "localhost:8000"
+                from urllib.parse import urlsplit
+
+                from journey.conf import journey_settings
+
+                site.domain = urlsplit(journey_settings.SITE_URL or "http://localhost:8000").netloc or "localhost:8000"
                 site.name = getattr(settings, "OSCAR_SHOP_NAME", site.name)
                 site.save()
                 Site.objects.clear_cache()
@@ -1043,11 +1105,13 @@ def _batches(objects, size=BATCH):
         yield objects[start : start + size]
 
 
-def load_demo(size="small", progress=False, raw=None):
+def load_demo(size="small", progress=False, raw=None, today=None, activity=True):
     """Load the Complete Journey data of ``size`` (tiny, small, full) into Oscar; return a :class:`LoadSummary`.
 
     Raises :class:`DemoDataUnavailable` when the data libraries are missing.  ``raw`` = (transactions, products)
-    DataFrames instead of the wheel's (for tests)."""
+    DataFrames instead of the wheel's (for tests).  The history is moved by whole weeks to end the day before ``today``
+    (default: today in the shop's time zone) on the first load; later loads keep that shift.  ``activity``: also
+    play recent shoppers through the shop (:mod:`shop.demo.activity`) so journey's own numbers are not empty."""
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size!r}")
     summary = LoadSummary(size=size)
@@ -1062,13 +1126,16 @@ def load_demo(size="small", progress=False, raw=None):
         "orders": len(data.baskets),
         "lines": len(data.lines),
     }
-    loader = Loader(data, summary, progress=progress)
+    loader = Loader(data, summary, progress=progress, today=today)
     loader.load_categories()
     loader.load_products()
     loader.load_stock()
     loader.load_customers()
     loader.load_orders()
     loader.update_site()
+    loader.rebuild_search_index()
+    if activity:
+        loader.seed_activity()
     order = {email: n for n, (email, _) in enumerate([(ADMIN_EMAIL, None), *SHOPPERS])}
     summary.logins.sort(key=lambda login: order.get(login.email, len(order)))
     return summary

@@ -21,10 +21,16 @@ class Command(BaseCommand):
             "about 20,000 orders; full: every usable grocery line (~1.44M lines, ~140k orders, 2,466 households).",
         )
         parser.add_argument("--no-progress", action="store_true", help="No progress bars on stderr.")
+        parser.add_argument(
+            "--no-activity",
+            action="store_true",
+            help="Do not play recent shoppers (campaign visits, orders, abandoned baskets and their mails) through "
+            "the shop after loading.",
+        )
 
-    def handle(self, *args, size, no_progress, verbosity, **options):
+    def handle(self, *args, size, no_progress, verbosity, no_activity=False, **options):
         try:
-            summary = load_demo(size=size, progress=not no_progress and verbosity > 0)
+            summary = load_demo(size=size, progress=not no_progress and verbosity > 0, activity=not no_activity)
         except DemoDataUnavailable as exc:
             raise CommandError(str(exc)) from exc
 
