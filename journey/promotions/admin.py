@@ -21,6 +21,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from oscar.templatetags.currency_filters import currency
 
+from ..core.admin_numbers import BoundedNumbersMixin
 from . import services
 from .base import Status
 from .models import Campaign, CodeBatch
@@ -61,7 +62,7 @@ class CampaignForm(forms.ModelForm):
         return data
 
 
-class CodeBatchInline(admin.TabularInline):
+class CodeBatchInline(BoundedNumbersMixin, admin.TabularInline):
     model = CodeBatch
     extra = 0
     can_delete = False
@@ -78,7 +79,7 @@ class CodeBatchInline(admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     form = CampaignForm
     inlines = [CodeBatchInline]
     list_display = ("name", "status_display", "discount_display", "channel", "link_display", "starts_at",
