@@ -22,6 +22,8 @@ from .models import BasketActivity
 Basket = get_model("basket", "Basket")
 Voucher = get_model("voucher", "Voucher")
 SESSION_KEY = "journey_restore_token"
+#: The guest baskets this browser restored (moved into its own basket): their links welcome it back.
+RESTORED_KEY = "journey_restored_baskets"
 
 
 RESTORE_THROTTLE = Throttle("restore-fail", "RESTORE_RATE_LIMIT")
@@ -71,9 +73,6 @@ def restore_after_login(request):
     if not token:
         return redirect("basket:summary")
     return restore(request, token)
-
-
-RESTORED_KEY = "journey_restored_baskets"
 
 
 def _restore(request, token, message, activity):
