@@ -18,6 +18,7 @@ class JourneyConfig(AppConfig):
         from .loyalty import consent_receivers, followups_receivers
         from .loyalty import privacy as loyalty_privacy
         from .promotions import privacy as promotions_privacy
+        from .promotions import receivers as promotions_receivers
         from .recovery import receivers as recovery_receivers
 
         recovery_receivers.connect()
@@ -26,5 +27,6 @@ class JourneyConfig(AppConfig):
         consent_receivers.connect()
         loyalty_privacy.connect()
         promotions_privacy.connect()
+        promotions_receivers.connect()
         capture.connect()
         tracking.connect(on_tracking, dispatch_uid="journey.core.tracking")

@@ -211,3 +211,22 @@ def _is_subclass(path, base):
     except ImportError:
         return False
     return isinstance(cls, type) and issubclass(cls, base_cls)
+
+
+CODE_FORM_MIDDLEWARE = "journey.promotions.middleware.CodeFormMiddleware"
+
+
+@register(Tags.security)
+def check_code_form(app_configs=None, **kwargs):
+    """Oscar's basket voucher form is unthrottled and tells unknown codes from other people's: route it."""
+    if CODE_FORM_MIDDLEWARE in settings.MIDDLEWARE:
+        return []
+    return [
+        Warning(
+            "Oscar's basket voucher form (basket:vouchers-add) is not throttled and tells an unknown code from "
+            "someone else's personal code.",
+            hint=f"Add '{CODE_FORM_MIDDLEWARE}' to MIDDLEWARE after Oscar's BasketMiddleware: its POSTs then go "
+            "through journey's throttled code form (journey:apply-code).",
+            id="journey.W021",
+        )
+    ]

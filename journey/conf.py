@@ -93,6 +93,8 @@ DEFAULTS = {
     # saving a promotion refreshes them at once, changes to an Oscar range show within this time.
     "QUANTITY_HINT_CACHE_SECONDS": 300,
     # Campaign discounts ---------------------------------------------------------------------------------------
+    # Landings on campaign links recorded per client and window (seconds); beyond it the link only redirects.
+    "CAMPAIGN_LINK_RATE_LIMIT": (30, 600),
     # Post-purchase and win-back (Retain) ---------------------------------------------------------------------
     # Order statuses (the shop's own names, compared case-insensitively) meaning the order was cancelled or
     # refunded: its post-purchase mail is cancelled, and it counts neither as an order nor as revenue.

@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "oscar.apps.basket.middleware.BasketMiddleware",
     # journey: visitor id (consent-aware), first-party events written once per request, landings.
     "journey.core.middleware.JourneyMiddleware",
+    # journey: Oscar's basket voucher form answered by journey's throttled code form (journey.W021).
+    "journey.promotions.middleware.CodeFormMiddleware",
     "django.contrib.flatpages.middleware.FlatpageFallbackMiddleware",
 ]
 

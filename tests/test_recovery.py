@@ -35,6 +35,15 @@ def restore_link(message):
     return match.group(1)
 
 
+def device_of(basket):
+    """The browser that built the guest ``basket`` (its Oscar basket cookie points at it)."""
+    from django.core.signing import Signer
+
+    device = Client()
+    device.cookies["oscar_open_basket"] = Signer().sign(basket.pk)
+    return device
+
+
 def send_all(now):
     return outbox.send_due(now=now)
 
@@ -203,7 +212,7 @@ def test_the_restore_link_brings_a_guest_basket_to_another_device():
     assert "/journey/r/" not in response["Location"]
     page = phone.get(response["Location"])
     assert "Organic honey" in page.content.decode()
-    assert page.context["basket"].pk == basket.pk
+    assert page.context["basket"].pk != basket.pk  # the phone's own basket, holding the lines (see docs/recovery.md)
     message = Message.objects.get(step=1)
     assert message.clicked_at is not None
     assert BasketActivity.objects.get(basket=basket).first_clicked_at is not None
@@ -244,7 +253,7 @@ def test_unavailable_lines_are_dropped_and_prices_refreshed_on_restore():
     response = device.get(restore_link(mail.outbox[0]), follow=True)
     html = response.content.decode()
     assert "is no longer available" in html and "Sold out" in html
-    lines = list(Basket.objects.get(pk=basket.pk).all_lines())
+    lines = list(Basket.objects.get(pk=response.context["basket"].pk).all_lines())
     assert [line.product.title for line in lines] == ["Kept"]
     assert lines[0].price_incl_tax == Decimal("2.50")
 
@@ -311,7 +320,7 @@ def test_the_last_mail_carries_a_voucher_that_the_restore_link_applies():
     assert voucher.code in last_mail.body and voucher.code in last_mail.alternatives[0][0]
     device = Client()
     response = device.get(restore_link(last_mail), follow=True)
-    assert "is applied" in response.content.decode()
+    assert f"your discount {voucher.code} applied" in response.content.decode()
     restored = response.context["basket"]
     assert restored.total_incl_tax == Decimal("18.00")
     assert Message.objects.get(pk=message.pk).context["voucher_id"] == voucher.pk
@@ -330,7 +339,7 @@ def test_a_personal_voucher_does_not_work_for_anyone_else(django_user_model):
     for client in (anonymous, account):
         client.post(reverse("basket:add", args=[product.pk]), {"quantity": 1})
         response = client.post(reverse("basket:vouchers-add"), {"code": code}, follow=True)
-        assert "does not qualify" in response.content.decode()
+        assert "This code is not valid." in response.content.decode()  # the same answer as an unknown code
         assert response.context["basket"].total_incl_tax == Decimal("20.00")
 
 
@@ -407,16 +416,31 @@ def test_the_sequence_goes_on_after_a_click_until_the_customer_orders():
     anchor = make_idle(basket, 61, now)
     services.scan(now)
     send_all(now)
-    Client().get(restore_link(mail.outbox[0]))  # the shopper looked, and left again
+    device_of(basket).get(restore_link(mail.outbox[0]))  # the shopper looked, and left again
     send_all(anchor + timedelta(hours=24, seconds=1))
     assert len(mail.outbox) == 2
+
+
+def test_a_basket_taken_over_by_another_device_is_not_chased_with_what_that_device_adds():
+    basket = guest_basket()
+    now = timezone.now()
+    anchor = make_idle(basket, 61, now)
+    services.scan(now)
+    send_all(now)
+    phone = Client()
+    phone.get(restore_link(mail.outbox[0]))
+    phone.post(reverse("basket:add", args=[create_product(title="Not for the sender", num_in_stock=5).pk]),
+               {"quantity": 1})
+    send_all(anchor + timedelta(hours=72, seconds=1))
+    assert len(mail.outbox) == 1  # the mailed basket moved to the phone: no mail lists the phone's basket
+    assert Message.objects.filter(step__in=[2, 3], state=Message.State.CANCELLED).count() == 2
 
 
 def test_a_clicked_basket_that_changes_is_not_chased_again_at_once():
     product = create_product(price=Decimal("4.00"), num_in_stock=5)
     basket = guest_basket()
     send_first_reminder(basket)
-    Client().get(restore_link(mail.outbox[0]))
+    device_of(basket).get(restore_link(mail.outbox[0]))
     basket.add_product(product)
     now = timezone.now()
     make_idle(basket, 61, now)

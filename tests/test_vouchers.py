@@ -317,7 +317,7 @@ def test_concurrent_issuance_for_one_customer_gives_one_voucher(ana):
 def test_concurrent_orders_with_one_single_use_voucher_redeem_it_once(ana, kind):
     voucher = personal(user=ana) if kind == "personal" else shared_code(code="ONCE", usage=Voucher.SINGLE_USE)
     baskets = []
-    for _ in range(4):
+    for _ in range(5):  # five checkouts at once (E35)
         basket = priced_basket(owner=ana)
         basket.vouchers.add(voucher)
         baskets.append(basket)
@@ -327,10 +327,10 @@ def test_concurrent_orders_with_one_single_use_voucher_redeem_it_once(ana, kind)
         basket.strategy = baskets[i].strategy
         return place(basket, ana)
 
-    results = run_threads(checkout, 4)
+    results = run_threads(checkout, 5)
     orders = [r for r in results if isinstance(r, Order)]
     refused = [r for r in results if isinstance(r, vouchers.VoucherNotRedeemable)]
-    assert len(orders) == 1 and len(refused) == 3, results
+    assert len(orders) == 1 and len(refused) == 4, results
     assert Order.objects.count() == 1 and VoucherRedemption.objects.get().order_id == orders[0].pk
     assert Order.objects.get().discounts.filter(voucher_id=voucher.pk).count() == 1
     assert voucher.applications.count() == 1

@@ -131,7 +131,8 @@ def anonymous_visitor_id(request, *, day=None) -> str:
 
 
 _BOT = re.compile(r"bot|crawl|spider|slurp|bingpreview|facebookexternalhit|headless|lighthouse|pingdom|monitor|"
-                  r"curl|wget|python-requests|httpx|go-http-client|java/|okhttp|scrapy|phantomjs|preview", re.I)
+                  r"curl|wget|python-requests|httpx|go-http-client|java/|okhttp|scrapy|phantomjs|preview|"
+                  r"whatsapp|embedly|iframely|vkshare|bitlybot|outbrain|nuzzel|quora link", re.I)
 _TABLET = re.compile(r"ipad|tablet|kindle|silk/|playbook|nexus (7|9|10)|sm-t\d|(android(?!.*mobile))", re.I)
 _MOBILE = re.compile(r"mobi|iphone|ipod|android.*mobile|windows phone|blackberry|opera mini|iemobile", re.I)
 
@@ -155,6 +156,16 @@ def device_for(request) -> str:
         device = device_class(request.META.get("HTTP_USER_AGENT", ""))
         setattr(request, DEVICE_ATTR, device)
     return device
+
+
+def is_automated(request) -> bool:
+    """A request no person asked for: a bot or link preview (User-Agent), a HEAD request, or a browser's
+    speculative prefetch (``Sec-Purpose``/``Purpose: prefetch``).  Links that change state skip these."""
+    if request.method == "HEAD" or device_for(request) == "bot":
+        return True
+    purpose = request.META.get("HTTP_SEC_PURPOSE", "") or request.META.get("HTTP_PURPOSE", "") \
+        or request.META.get("HTTP_X_PURPOSE", "") or request.META.get("HTTP_X_MOZ", "")
+    return "prefetch" in purpose.lower() or "preview" in purpose.lower()
 
 
 # Buffering ------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
+from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.csv_export import csv_response
 from .attribution import MODELS
 from .funnel import BREAKDOWNS, MODES, store_tz
@@ -161,7 +162,7 @@ class ScopeListFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class ScopedAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     # The map's "add" links prefill phase, lane, category, product and text from GET parameters (Django's default).
     raw_id_fields = ("product",)
     list_select_related = ("category", "product")

@@ -5,12 +5,13 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from ..core.admin_numbers import BoundedNumbersMixin
 from .birthday_models import BirthdayProgram, BirthdayReward
 from .models import CustomerProfile
 
 
 @admin.register(BirthdayProgram)
-class BirthdayProgramAdmin(admin.ModelAdmin):
+class BirthdayProgramAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("is_active", "lead_days")}),
         (_("Voucher"), {"fields": ("discount_kind", "discount_value", "valid_days", "min_basket")}),

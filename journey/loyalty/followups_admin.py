@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..core import vouchers
+from ..core.admin_numbers import BoundedNumbersMixin
 from ..insights.journey_map import PERIODS, currency
 from ..phases import Phase
 from ..recovery.admin import _requested_period, _trim_leading_zeros
@@ -47,7 +48,7 @@ class ProgramForm(forms.ModelForm):
         return cleaned
 
 
-class SingleRowProgramAdmin(admin.ModelAdmin):
+class SingleRowProgramAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     """One settings page: the list goes straight to it; nothing to add or delete."""
 
     form = ProgramForm

@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from ..core.admin_numbers import BoundedNumbersMixin
 from .models import CustomerProfile
 from .profile_import import ProfileImportError, decode, import_profiles
 from .profiles import UNCHANGED, language_choices, update_profile, validate_birthday
@@ -53,7 +54,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(CustomerProfile)
-class CustomerProfileAdmin(admin.ModelAdmin):
+class CustomerProfileAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     form = CustomerProfileForm
     list_display = ("user", "birthday", "marketing_consent", "consent_changed_at", "consent_source", "language",
                     "updated_at")

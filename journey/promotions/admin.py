@@ -21,6 +21,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from oscar.templatetags.currency_filters import currency
 
+from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.csv_export import csv_response
 from . import services
 from .base import Status
@@ -62,7 +63,7 @@ class CampaignForm(forms.ModelForm):
         return data
 
 
-class CodeBatchInline(admin.TabularInline):
+class CodeBatchInline(BoundedNumbersMixin, admin.TabularInline):
     model = CodeBatch
     extra = 0
     can_delete = False
@@ -79,7 +80,7 @@ class CodeBatchInline(admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     form = CampaignForm
     inlines = [CodeBatchInline]
     list_display = ("name", "status_display", "discount_display", "channel", "link_display", "starts_at",

@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ..core.admin_numbers import BoundedNumbersMixin
 from ..insights.journey_map import currency
 from . import quantity
 from .quantity import QuantityPromotion, QuantityTier
@@ -57,7 +58,7 @@ class TierFormSet(BaseInlineFormSet):
             raise ValidationError(errors)
 
 
-class QuantityTierInline(admin.TabularInline):
+class QuantityTierInline(BoundedNumbersMixin, admin.TabularInline):
     model = QuantityTier
     formset = TierFormSet
     fields = ("min_quantity", "percentage")
@@ -66,7 +67,7 @@ class QuantityTierInline(admin.TabularInline):
 
 
 @admin.register(QuantityPromotion)
-class QuantityPromotionAdmin(admin.ModelAdmin):
+class QuantityPromotionAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     form = QuantityPromotionForm
     inlines = [QuantityTierInline]
     list_display = ("name", "kind", "phase", "status_display", "deal", "starts_at", "ends_at")

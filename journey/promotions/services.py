@@ -475,14 +475,24 @@ class Landing:
     touch: CampaignTouch | None = None
 
 
+PENDING_KEY = "journey_campaign_pending"
+
+
 def land(request, campaign: Campaign, *, utm: dict, visitor_id: str, now=None) -> Landing:
-    """A visitor followed ``campaign``'s link: put its voucher in the basket when it is live, record the landing."""
+    """A visitor followed ``campaign``'s link: hold or apply its discount when it is live, record the landing.
+
+    No basket is created here: a basket that already holds lines gets the voucher at once; otherwise the campaign
+    waits in the session and :func:`apply_pending` puts it in the basket Oscar creates for the first addition."""
     now = now or timezone.now()
     basket, applied, saved = None, False, False
     level, message = _state_message(campaign, request.user, now)
     if level is None:
-        basket = request.basket
-        applied, saved = attach_to_basket(basket, campaign, request)
+        current = request.basket
+        if current.pk and current.num_lines:
+            basket = current
+            applied, saved = attach_to_basket(basket, campaign, request)
+        else:
+            request.session[PENDING_KEY] = campaign.pk
         discount = discount_label(campaign)
         if applied:
             level, message = messages.SUCCESS, _("%(discount)s off applied.") % {"discount": discount}
@@ -497,6 +507,20 @@ def land(request, campaign: Campaign, *, utm: dict, visitor_id: str, now=None) -
                                               "you add a product on offer.") % {"discount": discount}
     touch = record_landing(request, campaign, utm=utm, visitor_id=visitor_id, basket=basket, now=now)
     return Landing(campaign, applied, saved, level, message, basket, touch)
+
+
+def apply_pending(request, now=None) -> bool:
+    """Put the campaign discount held for this visitor (see :func:`land`) in the basket, once; True if done."""
+    session = getattr(request, "session", None)
+    if session is None or PENDING_KEY not in session:
+        return False
+    campaign = Campaign.objects.select_related("offer", "voucher").filter(pk=session.pop(PENDING_KEY)).first()
+    if campaign is None or _state_message(campaign, request.user, now or timezone.now())[0] is not None:
+        return False
+    applied, _saved = attach_to_basket(request.basket, campaign, request)
+    if applied:
+        messages.success(request, _("%(discount)s off applied.") % {"discount": discount_label(campaign)})
+    return True
 
 
 def _state_message(campaign, user, now):

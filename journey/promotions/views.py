@@ -1,16 +1,20 @@
-"""The shareable campaign link ``/journey/c/<slug>/``: apply the discount, record the landing, redirect."""
+"""The shareable campaign link ``/journey/c/<slug>/``: hold or apply the discount, record the landing, redirect.
 
-from django.conf import settings
+Bots, link previews, HEAD requests and prefetches only get the redirect (``events.is_automated``), and so does a
+client past ``JOURNEY["CAMPAIGN_LINK_RATE_LIMIT"]`` landings: no session, no touch, no landing event."""
+
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from oscar.core.loading import get_class
 
 from ..core import events
+from ..core.throttle import Throttle
 from . import services
 from .models import Campaign
+
+LINK_THROTTLE = Throttle("campaign-link", "CAMPAIGN_LINK_RATE_LIMIT")
 
 
 def _safe(request, url):
@@ -38,16 +42,10 @@ def campaign_link(request, slug):
     target = request.GET.get("next", "")
     if not _safe(request, target):
         target = campaign.landing_path if _safe(request, campaign.landing_path) else "/"
-    visitor = _visitor(request)
-    landing = services.land(request, campaign, utm=services.utm_from(request.GET), visitor_id=visitor)
-    messages.add_message(request, landing.level, landing.message)
     response = HttpResponseRedirect(target)
-    basket = landing.basket
-    if basket is not None and basket.pk and basket.owner_id is None:
-        # The basket may be new, or replace one the cookie pointed at: point this browser's Oscar cookie at it.
-        BasketMiddleware = get_class("basket.middleware", "BasketMiddleware")
-        response.set_cookie(settings.OSCAR_BASKET_COOKIE_OPEN,
-                            BasketMiddleware(get_response=None).get_basket_hash(basket.pk),
-                            max_age=settings.OSCAR_BASKET_COOKIE_LIFETIME,
-                            secure=settings.OSCAR_BASKET_COOKIE_SECURE, httponly=True, samesite="Lax")
+    if events.is_automated(request) or LINK_THROTTLE.limited(request):
+        return response
+    LINK_THROTTLE.hit(request)
+    landing = services.land(request, campaign, utm=services.utm_from(request.GET), visitor_id=_visitor(request))
+    messages.add_message(request, landing.level, landing.message)
     return response

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_class, get_model
 
 from ..core import outbox
+from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.models import Message
 from ..insights.journey_map import DEFAULT_PERIOD, PERIODS, currency, period_bounds
 from ..registry import Metric
@@ -179,7 +180,7 @@ class RecoveryStepForm(forms.ModelForm):
 
 
 @admin.register(RecoveryStep)
-class RecoveryStepAdmin(admin.ModelAdmin):
+class RecoveryStepAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     form = RecoveryStepForm
     list_display = ("position", "delay_display", "incentive_display", "is_active", "preview_link")
     list_display_links = ("position", "delay_display")

@@ -20,12 +20,12 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
-from oscar.core.loading import get_class, get_model
+from oscar.core.loading import get_model
 
 from .. import signals
 from ..conf import journey_settings
 from ..core import outbox, suppression
-from ..core.models import Message
+from ..core.models import Message, PersonalVoucher
 from .models import BasketActivity, RecoveryStep
 
 logger = logging.getLogger(__name__)
@@ -352,6 +352,21 @@ def refresh_lines(basket):
     return dropped
 
 
-def basket_cookie_value(basket_id):
-    BasketMiddleware = get_class("basket.middleware", "BasketMiddleware")
-    return BasketMiddleware(get_response=None).get_basket_hash(basket_id)
+def take_over_guest_basket(source, target):
+    """Move the lines and vouchers of the guest basket ``source`` into ``target``, the basket of the browser that
+    opened the restore link (its current basket, or a new one); ``source`` becomes MERGED, as at Oscar's login.
+
+    The link never points this browser's cookie at ``source``: the device that built it (or whoever forwarded the
+    link) keeps no view of, or control over, what this visitor adds.  Guest personal vouchers bound to ``source``
+    follow the lines to ``target``.  Returns False when ``source`` is no longer open (ordered, or merged by a
+    concurrent click): nothing is moved then."""
+    with transaction.atomic():
+        locked = Basket.objects.select_for_update().filter(pk=source.pk, owner=None, status=Basket.OPEN).first()
+        if locked is None:
+            return False
+        if not target.pk:
+            target.save()
+        target.merge(locked, add_quantities=False)
+        PersonalVoucher.objects.filter(basket_id=locked.pk, user__isnull=True).update(basket_id=target.pk)
+    target._lines = None
+    return True

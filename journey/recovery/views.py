@@ -1,9 +1,7 @@
 """Storefront views of recovery: the "return to my basket" link, and the "email me my basket" form."""
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,6 +22,8 @@ from .models import BasketActivity
 Basket = get_model("basket", "Basket")
 Voucher = get_model("voucher", "Voucher")
 SESSION_KEY = "journey_restore_token"
+#: The guest baskets this browser restored (moved into its own basket): their links welcome it back.
+RESTORED_KEY = "journey_restored_baskets"
 
 
 RESTORE_THROTTLE = Throttle("restore-fail", "RESTORE_RATE_LIMIT")
@@ -81,6 +81,10 @@ def _restore(request, token, message, activity):
         messages.info(request, _("You have already ordered this basket. Thank you!"))
         return redirect("basket:summary")
     if basket.status != Basket.OPEN:
+        if basket.pk in request.session.get(RESTORED_KEY, []):
+            # This browser restored it already (its lines are in this browser's basket now): the link's second use.
+            messages.success(request, _("Welcome back! Your basket is as you left it."))
+            return redirect("basket:summary")
         return render(request, "journey/recovery/restore_unavailable.html", status=410)
 
     if basket.owner_id:
@@ -91,22 +95,23 @@ def _restore(request, token, message, activity):
             login = reverse("customer:login")
             return HttpResponseRedirect(f"{login}?next={reverse('journey:restore-basket-continue')}")
         target = basket
-    elif request.user.is_authenticated:
-        if (request.user.email or "").lower() != (activity.email or "").lower():
-            return render(request, "journey/recovery/restore_other_customer.html", status=403)
-        # The guest basket of this same person: merge it into their account's basket (as Oscar does at login).
+    elif request.user.is_authenticated and (request.user.email or "").lower() != (activity.email or "").lower():
+        return render(request, "journey/recovery/restore_other_customer.html", status=403)
+    else:
+        # A guest basket: its lines move into this browser's own basket (the account's, the one its cookie holds,
+        # or a new one); the browser's cookie is never pointed at a basket another device holds.
         target = request.basket
         if target.pk != basket.pk:
-            with transaction.atomic():
-                target.merge(basket, add_quantities=False)
-    else:
-        target = basket
+            if not services.take_over_guest_basket(basket, target):
+                return render(request, "journey/recovery/restore_unavailable.html", status=410)
+            request.session[RESTORED_KEY] = [*request.session.get(RESTORED_KEY, [])[-9:], basket.pk]
 
     target.strategy = request.strategy
     dropped = services.refresh_lines(target)
     for title in dropped:
         messages.warning(request, _("“%(title)s” is no longer available and was removed from your basket.")
                          % {"title": title})
+    welcome = _("Welcome back! Your basket is as you left it.")
     voucher_id = (message.context or {}).get("voucher_id")
     if voucher_id:
         voucher = Voucher.objects.filter(pk=voucher_id).first()
@@ -114,17 +119,13 @@ def _restore(request, token, message, activity):
         if voucher is None or voucher.end_datetime <= now:
             messages.warning(request, _("The discount in your mail has expired."))
         elif vouchers.apply_to_basket(target, voucher, request):
-            messages.success(request, _("Your discount %(code)s is applied.") % {"code": voucher.code})
+            welcome = _("Welcome back! Your basket is as you left it, with your discount %(code)s applied.") % {
+                "code": voucher.code}
         else:
             messages.warning(request, _("Your basket does not qualify for the discount %(code)s.")
                              % {"code": voucher.code})
-    response = redirect("basket:summary")
-    if target.owner_id is None:
-        # Restore on any device: point this browser's Oscar basket cookie at the basket.
-        response.set_cookie(settings.OSCAR_BASKET_COOKIE_OPEN, services.basket_cookie_value(target.pk),
-                            max_age=settings.OSCAR_BASKET_COOKIE_LIFETIME,
-                            secure=settings.OSCAR_BASKET_COOKIE_SECURE, httponly=True, samesite="Lax")
-    return response
+    messages.success(request, welcome)
+    return redirect("basket:summary")
 
 
 class EmailBasketForm(forms.Form):

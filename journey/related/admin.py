@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from ..core.admin_numbers import BoundedNumbersMixin
 from .models import RelatedBuild, RelatedProduct, RelatedRule
 
 
@@ -44,7 +45,7 @@ class RelatedProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(RelatedRule)
-class RelatedRuleAdmin(admin.ModelAdmin):
+class RelatedRuleAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     list_display = ("action", "product", "related_or_warning", "position", "note")
     list_filter = ("action",)
     raw_id_fields = ("product", "related")

@@ -9,6 +9,8 @@ from oscar.test.factories import create_product
 from journey.promotions import services
 from journey.promotions.models import Campaign
 
+from .conftest import PHONE
+
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ADD = re.compile(r"Add to (cart|basket)", re.I)
 
@@ -17,7 +19,7 @@ def test_a_shopper_on_a_phone_follows_an_ad_link_and_sees_the_discount_in_the_ba
     product = create_product(title="Organic Wildflower Honey", price=Decimal("20.00"), num_in_stock=10)
     services.create_campaign(name="Honey week", slug="honey-week", kind="percentage", value=10, channel="instagram")
 
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = browser.new_context(**PHONE)  # a phone's Chrome: the link skips bots (and headless Chromium says so)
     page = phone.new_page()
     page.goto(f"{live_server.url}/journey/c/honey-week/?utm_source=instagram&utm_medium=paid_social"
               f"&next={product.get_absolute_url()}")

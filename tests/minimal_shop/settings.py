@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "oscar.apps.basket.middleware.BasketMiddleware",
     "journey.core.middleware.JourneyMiddleware",
+    # journey: Oscar's basket voucher form answered by journey's throttled code form (journey.W021).
+    "journey.promotions.middleware.CodeFormMiddleware",
 ]
 
 TEMPLATES = [

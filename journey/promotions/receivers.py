@@ -1,0 +1,15 @@
+"""Campaign receivers: a discount held from a campaign link goes into the basket at the first addition."""
+
+from oscar.core.loading import get_class
+
+
+def on_basket_addition(sender, request=None, **kwargs):
+    if request is not None:
+        from . import services
+
+        services.apply_pending(request)
+
+
+def connect():
+    get_class("basket.signals", "basket_addition").connect(on_basket_addition,
+                                                           dispatch_uid="journey.promotions.pending_campaign")
