@@ -107,8 +107,23 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def smoke():
+    """``bench/run.py --smoke`` (or BENCH_SMOKE=1): tiny sizes, every bench runs end to end, targets not enforced."""
+    return os.environ.get("BENCH_SMOKE", "") not in ("", "0") or "--smoke" in sys.argv[1:]
+
+
 def verdict(ok):
-    return "ok" if ok else "MISSED"
+    """The last column beside a figure and its target.  ``MISSED`` makes ``bench/run.py`` (``make bench``) exit
+    non-zero; in smoke mode a miss is shown but not enforced (tiny sizes say nothing about speed)."""
+    if ok:
+        return "ok"
+    return "missed (smoke: not enforced)" if smoke() else "MISSED"
+
+
+def p95(samples):
+    """The 95th percentile (nearest rank) of ``samples``."""
+    ordered = sorted(samples)
+    return ordered[max(0, min(len(ordered) - 1, -(-95 * len(ordered) // 100) - 1))]
 
 
 def main_table(sql):
