@@ -33,6 +33,7 @@ SCRIPTS = [
 
 
 SMOKE_DB = "journey_bench_smoke"
+SMOKE_TEMPLATE = "journey_bench_smoke_template"
 
 
 def smoke_database(env):
@@ -43,10 +44,13 @@ def smoke_database(env):
     from bench.common import create_database, drop_database, postgres_available
 
     if not postgres_available():
+        create_database(SMOKE_TEMPLATE)  # migrated once; every bench's own database is a copy of it
+        env["BENCH_TEMPLATE_DB"] = os.environ["BENCH_TEMPLATE_DB"] = SMOKE_TEMPLATE
         url = create_database(SMOKE_DB)
 
         def remove():
             drop_database(SMOKE_DB)
+            drop_database(SMOKE_TEMPLATE)
     else:
         path = ROOT / "var" / "bench-smoke.sqlite3"
         path.parent.mkdir(exist_ok=True)
