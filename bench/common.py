@@ -72,6 +72,12 @@ def drop_database(name):
 def create_database(name):
     """A fresh, migrated database ``name`` (dropped first if a previous run left it); returns its URL."""
     drop_database(name)
+    template = os.environ.get("BENCH_TEMPLATE_DB", "")
+    if template:  # bench/run.py --smoke migrated one template: a copy takes seconds, a migration minutes
+        assert template.startswith(BENCH_DB_PREFIX), template
+        with _admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return postgres_url(name)
     with _admin() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = postgres_url(name)
@@ -107,8 +113,23 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def smoke():
+    """``bench/run.py --smoke`` (or BENCH_SMOKE=1): tiny sizes, every bench runs end to end, targets not enforced."""
+    return os.environ.get("BENCH_SMOKE", "") not in ("", "0") or "--smoke" in sys.argv[1:]
+
+
 def verdict(ok):
-    return "ok" if ok else "MISSED"
+    """The last column beside a figure and its target.  ``MISSED`` makes ``bench/run.py`` (``make bench``) exit
+    non-zero; in smoke mode a miss is shown but not enforced (tiny sizes say nothing about speed)."""
+    if ok:
+        return "ok"
+    return "missed (smoke: not enforced)" if smoke() else "MISSED"
+
+
+def p95(samples):
+    """The 95th percentile (nearest rank) of ``samples``."""
+    ordered = sorted(samples)
+    return ordered[max(0, min(len(ordered) - 1, -(-95 * len(ordered) // 100) - 1))]
 
 
 def main_table(sql):

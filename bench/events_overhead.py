@@ -70,6 +70,10 @@ def main():
     parser.add_argument("--requests", type=int, default=REQUESTS)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     args, _unknown = parser.parse_known_args()
+    from bench.common import smoke
+
+    if smoke():  # bench/run.py --smoke: runs end to end, says nothing about speed
+        args.rounds, args.requests = 1, 3
     if args.child:
         print(json.dumps(measure(args.requests)))
         return

@@ -200,6 +200,12 @@ def main():
     parser.add_argument("--demo-child", metavar="DATABASE_URL")
     parser.add_argument("--skip-demo", action="store_true", help="leave out the page on journey_demo_full")
     args, _unknown = parser.parse_known_args()
+    global VISITS, DEMO_DB
+    from bench.common import smoke
+
+    if smoke():  # bench/run.py --smoke: runs end to end; the "demo" page on the smoke database's tiny demo
+        VISITS = 3_000
+        DEMO_DB = os.environ.get("BENCH_SMOKE_DB", DEMO_DB)
     if args.demo_child:
         print(json.dumps(demo_child(args.demo_child)))
         return

@@ -119,6 +119,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--keep", action="store_true", help=f"keep the database {DB_NAME} afterwards")
     parser.add_argument("--profiles", type=int, default=PROFILES)
+    global TODAY
+    from bench.common import smoke
+
+    if smoke():  # bench/run.py --smoke: runs end to end, says nothing about speed
+        TODAY = 20
     args, _unknown = parser.parse_known_args()  # bench/run.py passes every script the same arguments
 
     from bench.common import (
@@ -147,6 +152,8 @@ def main():
 
         now = timezone.now().astimezone(store_tz()).replace(hour=10, minute=0, second=0, microsecond=0)
         today = now.date()
+        if smoke():
+            args.profiles = 2_000
         loaded = load(args.profiles, today)
         select_seconds, selected, plan = select_today(today)
         uses_index = INDEX in plan and "Seq Scan on journey_customerprofile" not in plan

@@ -182,6 +182,11 @@ def main():
     parser.add_argument("--demo-url", default="", help="the full demo database (read-only)")
     parser.add_argument("--selection-child", action="store_true", help=argparse.SUPPRESS)
     args, _unknown = parser.parse_known_args()  # bench/run.py passes every script the same arguments
+    global MAILS
+    from bench.common import smoke
+
+    if smoke():  # bench/run.py --smoke: runs end to end (the selection on the smoke database's tiny demo)
+        MAILS = 30
     if args.selection_child:
         selection()
         return

@@ -266,12 +266,13 @@ def main():
         drop_database,
         machine_load,
         postgres_available,
+        smoke,
         table,
         use_database,
         verdict,
     )
 
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [2_000] if smoke() else [int(s) for s in args.sizes.split(",")]
     problem = postgres_available()
     if problem:
         print(f"\nRecovery scan: SKIPPED (needs PostgreSQL: {problem})")

@@ -74,6 +74,8 @@ DEFAULTS = {
     "RELATED_CACHE_SECONDS": 300,
     # Hour (store time zone) of the nightly rebuild; the job runs once a day, at or after this hour.
     "RELATED_REBUILD_HOUR": 3,
+    # A build still "building" after this many minutes was killed (its process died): the next rebuild deletes it.
+    "RELATED_ABANDONED_AFTER_MINUTES": 360,
     # Customer profile and birthdays ---------------------------------------------------------------------------
     # The consent question on the profile page (stored with each answer); None: journey's translated default.
     "CONSENT_WORDING": None,

@@ -21,3 +21,7 @@ class UnknownTool(JourneyError, LookupError):
 
 class UnknownJob(JourneyError, LookupError):
     """No periodic job is registered under that key."""
+
+
+class JobBusy(JourneyError):
+    """Another runner holds the job's lease: the job is running elsewhere right now."""

@@ -14,6 +14,7 @@ import logging
 import time
 import traceback
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,7 +22,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .conf import journey_settings
-from .exceptions import UnknownJob
+from .exceptions import JobBusy, UnknownJob
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +213,23 @@ def run_job(key: str, *, force: bool = False, now=None, via: str = "tick") -> Ou
         outcome = Outcome(key, "ran", str(summary or ""), duration)
     signals.job_finished.send(sender=Job, job=job, outcome=outcome)
     return outcome
+
+
+@contextmanager
+def holding(key: str, *, now=None):
+    """Hold ``key``'s lease while the block runs (a management command doing a job's work by hand): the job does not
+    run elsewhere meanwhile, and the block does not start while the job runs (``JobBusy``).  Released on exit if it
+    is still ours; the job's schedule and counters are left as they are."""
+    from .models import JobState
+
+    job = get_job(key)
+    token = _claim(job, now or timezone.now(), force=True)
+    if token is None:
+        raise JobBusy(f"The job {key!r} is running elsewhere right now.")
+    try:
+        yield
+    finally:
+        JobState.objects.filter(key=key, lease_token=token).update(lease_until=None, lease_token="")
 
 
 def run_due_jobs(*, only=None, force=False) -> list[Outcome]:

@@ -23,6 +23,14 @@ def failing_job(via):
     raise ValueError("no stock feed")
 
 
+def overtaken_job(via):
+    """While this run works, its lease expires and another runner takes the job over (a new token and lease)."""
+    JobState.objects.filter(key="overtaken").update(lease_token="someone-else",
+                                                    lease_until=timezone.now() + timedelta(minutes=5))
+    CALLS.append(1)
+    return "overtaken done"
+
+
 @pytest.fixture
 def test_jobs(monkeypatch):
     CALLS.clear()
@@ -33,6 +41,7 @@ def test_jobs(monkeypatch):
         + (
             jobs.Job("slow", "tests.test_jobs.slow_job", 300),
             jobs.Job("failing", "tests.test_jobs.failing_job", 300),
+            jobs.Job("overtaken", "tests.test_jobs.overtaken_job", 300),
         ),
     )
 
@@ -79,12 +88,12 @@ def test_a_lease_left_by_a_dead_runner_is_taken_over_after_it_expires(test_jobs)
 
 @pytest.mark.django_db
 def test_a_runner_whose_lease_was_taken_over_does_not_overwrite_the_new_owner(test_jobs):
-    now = timezone.now()
-    token = jobs._claim(jobs.get_job("slow"), now, force=False)
-    assert token
-    JobState.objects.filter(key="slow").update(lease_token="someone-else")
-    JobState.objects.filter(key="slow", lease_token=token).update(lease_until=None, runs=99)
-    assert JobState.objects.get(key="slow").runs == 0
+    outcome = jobs.run_job("overtaken")
+    assert outcome.state == "ran" and CALLS == [1]
+    state = JobState.objects.get(key="overtaken")
+    # run_job's release matched its own token only: the new owner's lease and the counters are untouched.
+    assert state.lease_token == "someone-else" and state.lease_until is not None
+    assert state.runs == 0 and state.last_success_at is None and state.last_summary == ""
 
 
 @pytest.mark.django_db(transaction=True)

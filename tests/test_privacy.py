@@ -228,7 +228,9 @@ def test_the_retention_job_deletes_only_old_rows_in_batches_and_is_safe_to_run_t
     assert set(Message.objects.values_list("pk", flat=True)) == {old_scheduled.pk, new_sent.pk}
     assert not TrackingEvent.objects.exists()
     assert list(ConsentRecord.objects.values_list("pk", flat=True)) == [consent_new.pk]
-    assert consent_old.pk and old_events
+    assert not JourneyEvent.objects.filter(pk__in=[event.pk for event in old_events]).exists()
+    assert not ConsentRecord.objects.filter(pk=consent_old.pk).exists()
+    assert "1 messages" in outcome.summary and "1 consent records" in outcome.summary
 
     again = privacy.purge()
     assert set(again.values()) == {0}

@@ -55,10 +55,8 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'GA4 server-side events',
             },
         ),
-        migrations.AddIndex(
-            model_name='journeyevent',
-            index=models.Index(condition=models.Q(('order_id__isnull', False)), fields=['order_id'], name='journey_event_order'),
-        ),
+        # journey_event_order (on the events table) is built CONCURRENTLY by 0014 (it was built here, in the
+        # migration's transaction, before: blocking event INSERTs; 0014 keeps an index this step already built).
         migrations.AddField(
             model_name='consentrecord',
             name='user',

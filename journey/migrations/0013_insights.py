@@ -100,12 +100,6 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['category', 'product', 'lane'], name='journey_lanenote_scope')],
             },
         ),
-        # Attribution reads the touches (landings from a tool's link, mail and related-list clicks) of a period: a
-        # partial index keeps that a small range scan however many other events there are.  Raw SQL, so the event
-        # model (journey.core) stays as it is.
-        migrations.RunSQL(
-            "CREATE INDEX journey_event_touch ON journey_journeyevent (created_at) "
-            "WHERE tool <> '' AND kind IN ('landing', 'mail_clicked', 'related_click')",
-            reverse_sql="DROP INDEX journey_event_touch",
-        ),
+        # journey_event_touch (on the events table) is built CONCURRENTLY by 0014 (it was built here, in the
+        # migration's transaction, before: blocking event INSERTs; 0014 keeps an index this step already built).
     ]

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from oscar.core.loading import get_model
@@ -27,6 +27,7 @@ from .api import LIVE_BUILD_KEY, forget_live_build
 from .models import ListKind, RelatedBuild, RelatedProduct, RelatedRule
 
 logger = logging.getLogger(__name__)
+REBUILD_JOB = "rebuild_related_products"  # the job's key (journey.jobs): its lease and its state row
 Product = get_model("catalogue", "Product")
 ProductCategory = get_model("catalogue", "ProductCategory")
 Order = get_model("order", "Order")
@@ -154,13 +155,10 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
             columns = lists.assemble(top, catalogue, rules, policy).columns(ListKind.BOUGHT_TOGETHER)
         with report.timed("write"):
             rows = data.write_entries(RelatedProduct, build.pk, *columns)
-        with report.timed("swap"), transaction.atomic():
-            RelatedBuild.objects.filter(status=RelatedBuild.Status.LIVE).update(status=RelatedBuild.Status.SUPERSEDED)
-            RelatedBuild.objects.filter(pk=build.pk).update(status=RelatedBuild.Status.LIVE)
-            # Pages switch to the new lists (cached lists are keyed by build) once this commits.
-            transaction.on_commit(lambda: (cache.set(LIVE_BUILD_KEY, build.pk, 60), forget_live_build()))
-        with report.timed("cleanup"):
-            _delete_builds(RelatedBuild.objects.exclude(pk=build.pk).exclude(status=RelatedBuild.Status.BUILDING))
+        with report.timed("analyse"):
+            data.analyse(RelatedProduct)
+        with report.timed("swap"):
+            went_live = _swap_in(build)
     except Exception as exc:
         logger.exception("journey: related-products rebuild %s failed", build.pk)
         _delete_entries([build.pk])
@@ -172,7 +170,10 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
                             "category's and the shop's best sellers)")
     if broken:
         report.notes.append(f"{broken} rule(s) point at a deleted product and were ignored")
-    build.status = RelatedBuild.Status.LIVE
+    if not went_live:
+        report.notes.append("a newer build went live while this one was computed: it stays live and this one was "
+                            "discarded")
+    build.status = RelatedBuild.Status.LIVE if went_live else RelatedBuild.Status.SUPERSEDED
     build.finished_at = timezone.now()
     build.duration = round(time.perf_counter() - started, 3)
     build.orders = int(len(np.unique(order_ids))) if len(order_ids) else 0
@@ -183,8 +184,58 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
                    "half_life_days": journey_settings.RELATED_HALF_LIFE_DAYS,
                    "min_support": journey_settings.RELATED_MIN_SUPPORT,
                    "similar_products": bool(journey_settings.RELATED_SIMILAR_PRODUCTS)}
-    build.save(update_fields=["finished_at", "duration", "orders", "lines", "products", "rows", "stats", "status"])
+    # The figures only: the status is the swap's (a later rebuild may already have superseded this one).
+    RelatedBuild.objects.filter(pk=build.pk).update(
+        finished_at=build.finished_at, duration=build.duration, orders=build.orders, lines=build.lines,
+        products=build.products, rows=build.rows, stats=build.stats,
+    )
+    with report.timed("cleanup"):
+        try:
+            cleanup()
+        except DatabaseError:  # the new lists are live; the next rebuild cleans up again
+            logger.exception("journey: cleaning up old related-products builds failed")
     return report
+
+
+def _lock_swaps():
+    """Serialise swaps: lock the rebuild job's state row (it always exists once created; a row lock on PostgreSQL,
+    SQLite serialises writers anyway)."""
+    from ..models import JobState
+
+    JobState.objects.get_or_create(key=REBUILD_JOB, defaults={"next_run_at": timezone.now()})
+    JobState.objects.select_for_update().filter(key=REBUILD_JOB).values_list("pk", flat=True).first()
+
+
+def _swap_in(build) -> bool:
+    """Make ``build`` live unless a build started after it is live already (then ``build`` is superseded at once and
+    its rows deleted).  Builds are ordered by id: a later-started build has a higher id."""
+    Status = RelatedBuild.Status
+    with transaction.atomic():
+        _lock_swaps()
+        live_id = RelatedBuild.objects.filter(status=Status.LIVE).values_list("pk", flat=True).first()
+        if live_id is not None and live_id > build.pk:
+            if not RelatedBuild.objects.filter(pk=build.pk, status=Status.BUILDING).update(status=Status.SUPERSEDED):
+                raise RebuildError(f"build {build.pk} was removed as abandoned while it was computed")
+            _delete_entries([build.pk])
+            return False
+        RelatedBuild.objects.filter(status=Status.LIVE).update(status=Status.SUPERSEDED)
+        if not RelatedBuild.objects.filter(pk=build.pk, status=Status.BUILDING).update(status=Status.LIVE):
+            raise RebuildError(f"build {build.pk} was removed as abandoned while it was computed")
+        # Pages switch to the new lists (cached lists are keyed by build) once this commits.
+        transaction.on_commit(lambda: (cache.set(LIVE_BUILD_KEY, build.pk, 60), forget_live_build()))
+    return True
+
+
+def cleanup(now=None) -> int:
+    """Delete the builds nobody will read again: finished ones that are not live (superseded or failed), and
+    "building" ones older than RELATED_ABANDONED_AFTER_MINUTES (their process was killed).  A build still being
+    computed elsewhere is left alone.  Safe to run concurrently (deleting a deleted build deletes nothing)."""
+    Status = RelatedBuild.Status
+    now = now or timezone.now()
+    abandoned_before = now - timedelta(minutes=int(journey_settings.RELATED_ABANDONED_AFTER_MINUTES))
+    finished = RelatedBuild.objects.filter(status__in=[Status.SUPERSEDED, Status.FAILED])
+    abandoned = RelatedBuild.objects.filter(status=Status.BUILDING, started_at__lt=abandoned_before)
+    return _delete_builds(finished) + _delete_builds(abandoned)
 
 
 def _delete_entries(build_ids):
@@ -193,11 +244,12 @@ def _delete_entries(build_ids):
     RelatedProduct.objects.filter(build_id__in=build_ids)._raw_delete(RelatedProduct.objects.db)
 
 
-def _delete_builds(builds):
+def _delete_builds(builds) -> int:
     ids = list(builds.values_list("pk", flat=True))
     if ids:
         _delete_entries(ids)
         RelatedBuild.objects.filter(pk__in=ids).delete()
+    return len(ids)
 
 
 def rebuild_job(via="tick"):
