@@ -190,16 +190,27 @@ def claim_due(limit: int, *, now=None, only_ids=None) -> list[int]:
 
 
 def requeue_stale(*, now=None) -> tuple[int, int]:
-    """Sweep rows left 'sending' by a dead worker or a lost task.  Returns (requeued, failed)."""
+    """Sweep rows left 'sending' by a dead worker or a lost task.  Returns (requeued, failed).
+
+    A row whose ESP call has not started is put back when its *claim* is older than ``SEND_STALE_AFTER_SECONDS``
+    (nothing went out), or failed if it has used its ``SEND_MAX_ATTEMPTS`` (a mail that kills its worker every time
+    must not loop forever).  A row whose ESP call started is failed only when that *call* is older than the sweep
+    age: a long batch's rows are claimed together but called one after another, and the one being called now is
+    not stale however old its batch's claim is."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=journey_settings.SEND_STALE_AFTER_SECONDS)
-    stale = Message.objects.filter(state=State.SENDING, claimed_at__lt=cutoff)
-    requeued = stale.filter(esp_call_started_at__isnull=True).update(state=State.SCHEDULED, due_at=now,
-                                                                      claimed_at=None)
-    failed = stale.filter(esp_call_started_at__isnull=False).update(
+    max_attempts = journey_settings.SEND_MAX_ATTEMPTS
+    not_called = Message.objects.filter(state=State.SENDING, esp_call_started_at__isnull=True, claimed_at__lt=cutoff)
+    gave_up = not_called.filter(attempts__gte=max_attempts).update(
+        state=State.FAILED, closed_at=now,
+        close_reason=f"gave up after {max_attempts} attempts: the sending worker stopped each time",
+    )
+    requeued = not_called.filter(attempts__lt=max_attempts).update(state=State.SCHEDULED, due_at=now, claimed_at=None)
+    interrupted = Message.objects.filter(state=State.SENDING, esp_call_started_at__lt=cutoff).update(
         state=State.FAILED, closed_at=now,
         close_reason="interrupted during the ESP call: not sent again, to avoid a duplicate; check the ESP's log",
     )
+    failed = gave_up + interrupted
     if requeued or failed:
         logger.warning("journey outbox sweeper: %d message(s) requeued, %d failed", requeued, failed)
     return requeued, failed
