@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -77,6 +77,12 @@ def post_purchase_key(order) -> str:
 
 def post_purchase_voucher_key(order) -> str:
     return f"post_purchase:{order.number}"
+
+
+def winback_voucher_key(message) -> str:
+    """The key of a win-back mail's voucher: its message's id is part of it, because a customer's win-back subject
+    and step repeat once the retention job has deleted their old mails (a new mail, a new voucher)."""
+    return f"{message.subject_key}:{message.step}:message:{message.pk}"
 
 
 def _is_first_order(order) -> bool:
@@ -233,7 +239,7 @@ def winback_candidates(program=None, *, now=None) -> list[dict]:
 
             value = parse_datetime(value)
         if value is not None and timezone.is_naive(value):
-            value = timezone.make_aware(value, timezone.utc)
+            value = timezone.make_aware(value, UTC)
         row["last_order_at"] = value
     return rows
 
