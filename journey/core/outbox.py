@@ -239,11 +239,13 @@ def send_claimed(ids) -> SendReport:
     """Send the given claimed messages (each re-checked: only rows still 'sending' are sent)."""
     from . import events
 
-    with events.buffered():  # the batch's journey events (mail sent, vouchers issued) in one INSERT
-        return _send_claimed(ids)
+    # The batch's journey events (mail sent, vouchers issued) in one INSERT; the link tokens its mails get, to be
+    # blanked out of the copy of each mail the row keeps.
+    with events.buffered(), tokens.collecting() as raw_tokens:
+        return _send_claimed(ids, raw_tokens)
 
 
-def _send_claimed(ids) -> SendReport:
+def _send_claimed(ids, raw_tokens=frozenset()) -> SendReport:
     report = SendReport()
     messages = list(Message.objects.filter(
         id__in=list(ids), state=State.SENDING, esp_call_started_at__isnull=True
@@ -252,14 +254,17 @@ def _send_claimed(ids) -> SendReport:
         return report
     started = time.perf_counter()
     suppressed = suppression.suppressed_among(m.to_email for m in messages if m.marketing)
-    marketing = [m for m in messages if m.marketing and m.to_email not in suppressed]
+    contexts = _prepare(messages, suppressed)
+    # Unsubscribe links for the mails that will go out (not the suppressed or no longer eligible ones), one token
+    # per mail: a retry gets the same link again.
+    marketing = [m for m in messages if m.marketing and m.to_email not in suppressed
+                 and not isinstance(contexts.get(m.pk), NotEligible)]
     unsubscribe = dict(zip(
         [m.pk for m in marketing],
         tokens.issue_many("unsubscribe", [(m.pk, {"email": m.to_email}) for m in marketing],
-                          ttl=timedelta(days=journey_settings.UNSUBSCRIBE_TOKEN_DAYS)),
+                          ttl=timedelta(days=journey_settings.UNSUBSCRIBE_TOKEN_DAYS), per_object=True),
         strict=True,
     ))
-    contexts = _prepare(messages, suppressed)
     report.render_seconds += time.perf_counter() - started
     mail_connection = None
     try:
@@ -269,7 +274,7 @@ def _send_claimed(ids) -> SendReport:
         mail_connection.open()
         for message in messages:
             _send_one(message, mail_connection, suppressed, report, contexts.get(message.pk),
-                      unsubscribe.get(message.pk))
+                      unsubscribe.get(message.pk), raw_tokens)
     finally:
         if mail_connection is not None:
             mail_connection.close()
@@ -299,7 +304,8 @@ def _close(message, state, reason, *, error="", now=None):
     )
 
 
-def _send_one(message: Message, connection, suppressed: set, report: SendReport, context=None, unsubscribe=None):
+def _send_one(message: Message, connection, suppressed: set, report: SendReport, context=None, unsubscribe=None,
+              raw_tokens=frozenset()):
     if message.marketing and message.to_email in suppressed:
         _close(message, State.SUPPRESSED, "address is on the suppression list")
         report.suppressed += 1
@@ -327,9 +333,11 @@ def _send_one(message: Message, connection, suppressed: set, report: SendReport,
     now = timezone.now()
     # Commit the rendered mail and the point of no return before calling the ESP (see the module docstring).
     # Conditional on no ESP call having started: of two tasks holding the same row, exactly one gets past here.
+    # The kept copy has its link tokens blanked out: staff who read it must not get the customer's links.
     marked = Message.objects.filter(pk=message.pk, state=State.SENDING, esp_call_started_at__isnull=True).update(
-        esp_call_started_at=now, subject=email.subject[:255], body_text=email.body,
-        body_html=email.alternatives[0][0] if email.alternatives else "",
+        esp_call_started_at=now, subject=tokens.redact(email.subject, raw_tokens)[:255],
+        body_text=tokens.redact(email.body, raw_tokens),
+        body_html=tokens.redact(email.alternatives[0][0], raw_tokens) if email.alternatives else "",
     )
     if not marked:
         return  # swept or cancelled meanwhile
@@ -422,7 +430,7 @@ def _render(message: Message, kind: MessageKind, context: dict, unsubscribe=None
 
 def unsubscribe_token(message: Message) -> str:
     return tokens.issue("unsubscribe", object_id=message.pk, data={"email": message.to_email},
-                        ttl=timedelta(days=journey_settings.UNSUBSCRIBE_TOKEN_DAYS))
+                        ttl=timedelta(days=journey_settings.UNSUBSCRIBE_TOKEN_DAYS), per_object=True)
 
 
 def site_url() -> str:
