@@ -412,7 +412,8 @@ def _render(message: Message, kind: MessageKind, context: dict, unsubscribe=None
         unsubscribe_url = absolute_url(reverse("journey:unsubscribe", args=[unsubscribe or unsubscribe_token(message)]))
         context["unsubscribe_url"] = unsubscribe_url
         headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if unsubscribe_url.startswith("https://"):  # RFC 8058: one-click only with an https URI
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     template = context.get("mail_template") or kind.template  # a tool may pick the template per message
     subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
     text = render_to_string(f"{template}_body.txt", context)

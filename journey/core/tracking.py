@@ -90,10 +90,28 @@ def apply_event(event, esp_name="") -> bool:
     return True
 
 
+# What ESPs call a soft (transient) bounce in their own payload, which anymail normalises to "bounced" for Postmark
+# ("Type": "SoftBounce" / "Transient"), Brevo and Mandrill ("event": "soft_bounce"), MailerSend ("type":
+# "activity.soft_bounced") and Amazon SES ("bounceType": "Transient").
+SOFT_BOUNCE_WORDS = {"softbounce", "softbounced", "transient"}
+
+
 def _is_soft_bounce(event):
-    # anymail reports soft bounces as "deferred"; a "bounced" with a 4xx MTA response is transient too.
+    # anymail reports most soft bounces as "deferred"; a "bounced" with a 4xx MTA response is transient too, and so
+    # is one the ESP's own payload calls soft.
     response = (event.mta_response or "").strip()
-    return response[:1] == "4"
+    if response[:1] == "4":
+        return True
+    raw = event.esp_event
+    if not isinstance(raw, dict):
+        return False
+    for key in ("Type", "event", "type", "bounceType"):
+        value = raw.get(key)
+        if isinstance(value, str):
+            word = value.rsplit(".", 1)[-1].replace("_", "").replace(" ", "").lower()
+            if word in SOFT_BOUNCE_WORDS:
+                return True
+    return False
 
 
 def on_tracking(sender, event, esp_name, **kwargs):

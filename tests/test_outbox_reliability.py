@@ -1,0 +1,174 @@
+"""Reliability cases of the outbox that need no worker process (issue 13's ids in each test's docstring)."""
+
+import logging
+import socket
+from decimal import Decimal
+from email import message_from_bytes, policy
+
+import pytest
+from django.core import mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from oscar.test.factories import create_product
+
+from journey.core import outbox
+from journey.core.models import Message, Suppression
+from journey.recovery import services
+from journey.recovery.models import BasketActivity
+from journey.test.factories import basket_with, default_sequence, make_idle
+from tests.test_outbox import POSTMARK_EVENT, abandoned, postmark
+
+pytestmark = pytest.mark.django_db
+State = Message.State
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def broker_down():
+    """The shop's Celery app pointed at a Redis that is not there (nothing listens on the port)."""
+    from shop.celery import app
+
+    saved = app.conf.broker_url, app.conf.broker_transport_options
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    app.conf.broker_transport_options = {}
+    app._pool = None
+    app.amqp._producer_pool = None
+    yield
+    app.conf.broker_url, app.conf.broker_transport_options = saved
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+def test_a7_redis_down_when_the_nudge_is_published_the_shopper_gets_the_page_and_the_send_job_sends_the_mail(
+        client, broker_down, django_capture_on_commit_callbacks, caplog):
+    """A7: the "email me my basket" nudge cannot reach the broker: the shopper's request still succeeds, the row
+    stays scheduled, and the periodic send job sends it."""
+    product = create_product(price=Decimal("4.50"), num_in_stock=5)
+    client.post(reverse("basket:add", args=[product.pk]), {"quantity": 1})
+    with caplog.at_level(logging.WARNING, logger="journey.core.outbox"), \
+            django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(reverse("journey:email-basket"), {"email": "shopper@example.com", "consent": "on"},
+                               follow=True)
+    assert response.status_code == 200
+    assert callbacks and "could not enqueue message" in caplog.text  # the publish was tried, and failed
+    row = Message.objects.get(kind=services.SAVED_BASKET_KIND)
+    assert row.state == State.SCHEDULED and mail.outbox == []
+    outbox.send_due()
+    assert Message.objects.get(pk=row.pk).state == State.SENT
+    assert [m.to for m in mail.outbox] == [["shopper@example.com"]]
+
+
+def test_a8_a_transaction_rolled_back_after_scheduling_leaves_no_row_no_task_and_no_mail(
+        django_capture_on_commit_callbacks):
+    """A8: the mail was scheduled (and its nudge registered) inside a transaction that then rolled back."""
+    basket = basket_with()
+    activity = services.capture_email(basket, "shopper@example.com", BasketActivity.Source.BASKET_FORM)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            assert services.send_saved_basket(activity) is not None
+            raise RuntimeError("the request failed after scheduling")
+    assert callbacks == []  # no task is published for a rolled-back row
+    assert not Message.objects.exists()
+    outbox.send_due()
+    assert mail.outbox == []
+
+
+@pytest.fixture
+def postmark_webhooks(settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "hook:secret"}
+
+
+def sent_message(email):
+    message = abandoned(email)
+    outbox.send_due()
+    esp_id = f"00000000-0000-4000-8000-{message.pk:012d}"
+    Message.objects.filter(pk=message.pk).update(esp_message_id=esp_id)
+    return message, esp_id
+
+
+def test_b14_a_spam_complaint_suppresses_the_address_and_cancels_its_mails(postmark_webhooks):
+    """B14 (complaint)."""
+    message, esp_id = sent_message("angry@example.com")
+    assert Message.objects.filter(to_email="angry@example.com", state=State.SCHEDULED).count() == 2
+    payload = {"RecordType": "SpamComplaint", "ID": 42, "Type": "SpamComplaint", "TypeCode": 512,
+               "Name": "Spam complaint", "Tag": "", "MessageID": esp_id, "MessageStream": "outbound",
+               "Description": "The subscriber explicitly marked this message as spam.", "Details": "",
+               "Email": "angry@example.com", "From": "shop@example.com", "BouncedAt": "2026-11-22T10:10:00Z",
+               "DumpAvailable": False, "Inactive": True, "CanActivate": False, "Subject": "Test", "Metadata": {}}
+    import base64
+    import json
+
+    from django.test import Client
+
+    response = Client().post("/anymail/postmark/tracking/", data=json.dumps(payload),
+                             content_type="application/json",
+                             HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"hook:secret").decode())
+    assert response.status_code == 200
+    assert Suppression.objects.get(email="angry@example.com").reason == Suppression.Reason.COMPLAINT
+    assert Message.objects.get(pk=message.pk).esp_status == "complained"
+    assert not Message.objects.filter(to_email="angry@example.com", state=State.SCHEDULED).exists()
+
+
+def test_b14_a_soft_bounce_does_not_suppress_the_address(postmark_webhooks):
+    """B14 (soft bounce): a full mailbox is transient; the next mails of the sequence still go."""
+    message, esp_id = sent_message("full@example.com")
+    soft = dict(POSTMARK_EVENT["Bounce"], ID=4096, Type="SoftBounce", TypeCode=4096, Name="Soft bounce",
+                Description="The server could not temporarily deliver your message (ex: Message is delayed due "
+                            "to network troubles).", Inactive=False)
+    import base64
+    import json
+
+    from django.test import Client
+
+    response = Client().post("/anymail/postmark/tracking/",
+                             data=json.dumps(dict(soft, MessageID=esp_id, Email="full@example.com")),
+                             content_type="application/json",
+                             HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"hook:secret").decode())
+    assert response.status_code == 200
+    assert not Suppression.objects.exists()
+    assert Message.objects.filter(to_email="full@example.com", state=State.SCHEDULED).count() == 2
+    assert postmark("Bounce", esp_id, "full@example.com").status_code == 200  # then a hard bounce: suppressed
+    assert Suppression.objects.get().reason == Suppression.Reason.HARD_BOUNCE
+
+
+def test_b20_non_ascii_names_and_decimal_amounts_go_through_the_outbox_exactly():
+    """B20: a product called "Café «Zoë» — ñandú" at 1234.56 (3 of them) in a basket of José."""
+    default_sequence()
+    product = create_product(title="Café «Zoë» — ñandú", price=Decimal("1234.56"), num_in_stock=10)
+    basket = basket_with([product], quantity=3)
+    services.capture_email(basket, "jose@example.com", BasketActivity.Source.CHECKOUT)
+    now = timezone.now()
+    make_idle(basket, 61, now)
+    services.scan(now)
+    outbox.send_due()
+    [sent] = mail.outbox
+    html = sent.alternatives[0][0]
+    assert "Café «Zoë» — ñandú" in sent.body and "3,703.68" in sent.body
+    assert "Café «Zoë» — ñandú" in html or "Café &laquo;Zoë&raquo; — ñandú" in html
+    # The MIME message an SMTP server or an ESP gets carries the same text, properly encoded.
+    parsed = message_from_bytes(sent.message().as_bytes(), policy=policy.default)
+    assert "Café «Zoë» — ñandú" in parsed.get_body(("plain",)).get_content()
+    row = Message.objects.get(state=State.SENT)
+    assert "Café «Zoë» — ñandú" in row.body_text and "3,703.68" in row.body_text
+
+
+def test_b21_one_click_unsubscribe_is_offered_only_with_an_https_link(settings):
+    """B21: RFC 8058 — List-Unsubscribe-Post only beside an https List-Unsubscribe URI."""
+    settings.JOURNEY = {**settings.JOURNEY, "SITE_URL": "https://shop.example.com"}
+    abandoned("secure@example.com")
+    outbox.send_due()
+    settings.JOURNEY = {**settings.JOURNEY, "SITE_URL": "http://shop.example.com"}
+    abandoned("plain@example.com")
+    outbox.send_due()
+    by_address = {m.to[0]: m.extra_headers for m in mail.outbox}
+    secure, plain = by_address["secure@example.com"], by_address["plain@example.com"]
+    assert secure["List-Unsubscribe"].startswith("<https://shop.example.com/journey/u/")
+    assert secure["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert plain["List-Unsubscribe"].startswith("<http://shop.example.com/journey/u/")  # the link still works…
+    assert "List-Unsubscribe-Post" not in plain  # … but mail clients are not told to POST to a plain-http URL
