@@ -1,5 +1,7 @@
 """Reliability cases of the outbox that need no worker process (issue 13's ids in each test's docstring)."""
 
+import base64
+import json
 import logging
 import socket
 from decimal import Decimal
@@ -8,6 +10,7 @@ from email import message_from_bytes, policy
 import pytest
 from django.core import mail
 from django.db import transaction
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from oscar.test.factories import create_product
@@ -69,10 +72,10 @@ def test_a8_a_transaction_rolled_back_after_scheduling_leaves_no_row_no_task_and
     """A8: the mail was scheduled (and its nudge registered) inside a transaction that then rolled back."""
     basket = basket_with()
     activity = services.capture_email(basket, "shopper@example.com", BasketActivity.Source.BASKET_FORM)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            assert services.send_saved_basket(activity) is not None
-            raise RuntimeError("the request failed after scheduling")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError), \
+            transaction.atomic():
+        assert services.send_saved_basket(activity) is not None
+        raise RuntimeError("the request failed after scheduling")
     assert callbacks == []  # no task is published for a rolled-back row
     assert not Message.objects.exists()
     outbox.send_due()
@@ -101,11 +104,6 @@ def test_b14_a_spam_complaint_suppresses_the_address_and_cancels_its_mails(postm
                "Description": "The subscriber explicitly marked this message as spam.", "Details": "",
                "Email": "angry@example.com", "From": "shop@example.com", "BouncedAt": "2026-11-22T10:10:00Z",
                "DumpAvailable": False, "Inactive": True, "CanActivate": False, "Subject": "Test", "Metadata": {}}
-    import base64
-    import json
-
-    from django.test import Client
-
     response = Client().post("/anymail/postmark/tracking/", data=json.dumps(payload),
                              content_type="application/json",
                              HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"hook:secret").decode())
@@ -121,11 +119,6 @@ def test_b14_a_soft_bounce_does_not_suppress_the_address(postmark_webhooks):
     soft = dict(POSTMARK_EVENT["Bounce"], ID=4096, Type="SoftBounce", TypeCode=4096, Name="Soft bounce",
                 Description="The server could not temporarily deliver your message (ex: Message is delayed due "
                             "to network troubles).", Inactive=False)
-    import base64
-    import json
-
-    from django.test import Client
-
     response = Client().post("/anymail/postmark/tracking/",
                              data=json.dumps(dict(soft, MessageID=esp_id, Email="full@example.com")),
                              content_type="application/json",
