@@ -77,10 +77,15 @@ def test_a_batch_slower_than_the_sweep_age_keeps_its_in_flight_mail_and_a_transi
     settings.JOURNEY = {**settings.JOURNEY, "SEND_STALE_AFTER_SECONDS": 60}
     message = abandoned()
     ids = outbox.claim_due(10, now=timezone.now())
-    # The batch was claimed ten minutes ago; its last mail's ESP call is starting only now.
-    Message.objects.filter(pk=message.pk).update(claimed_at=timezone.now() - timedelta(minutes=10))
     swept = []
-    scripted_esp[message.to_email] = [lambda: swept.append(outbox.requeue_stale()) or 503]
+
+    def slow_batch_then_sweep_then_503():
+        # By the time this mail's ESP call starts, its batch was claimed ten minutes ago; the sweeper runs now.
+        Message.objects.filter(pk=message.pk).update(claimed_at=timezone.now() - timedelta(minutes=10))
+        swept.append(outbox.requeue_stale())
+        return 503
+
+    scripted_esp[message.to_email] = [slow_batch_then_sweep_then_503]
     outbox.send_claimed(ids)
     assert swept == [(0, 0)]  # the sweeper ran during the ESP call and left the row alone
     row = Message.objects.get(pk=message.pk)
@@ -114,6 +119,33 @@ def test_a_mail_whose_worker_dies_on_every_attempt_fails_after_the_maximum_attem
     assert row.state == State.FAILED and row.attempts == 3
     assert "3 attempts" in row.close_reason and row.esp_call_started_at is None
     assert mail.outbox == []
+
+
+def test_a_batch_redelivered_after_its_worker_died_every_time_fails_after_the_maximum_attempts(settings):
+    settings.JOURNEY = {**settings.JOURNEY, "SEND_MAX_ATTEMPTS": 3}
+    message = abandoned()
+    ids = outbox.claim_due(10)  # attempt 1
+    assert outbox.note_redelivery(ids) == (1, 0)  # the pool process died; the broker redelivers: attempt 2
+    assert outbox.note_redelivery(ids) == (1, 0)  # attempt 3
+    assert outbox.note_redelivery(ids) == (0, 1)  # no fourth
+    row = Message.objects.get(pk=message.pk)
+    assert row.state == State.FAILED and row.attempts == 3 and "3 attempts" in row.close_reason
+    outbox.send_claimed(ids)
+    assert mail.outbox == []
+
+
+def test_a_batch_task_delivered_after_the_sweep_age_leaves_its_rows_to_the_sweeper(settings):
+    """A redelivery the broker does not flag can repeat only until the claim is older than the sweep age; from
+    then on the sweeper, which counts attempts, decides."""
+    settings.JOURNEY = {**settings.JOURNEY, "SEND_STALE_AFTER_SECONDS": 30, "SEND_MAX_ATTEMPTS": 3}
+    message = abandoned()  # due a minute ago
+    ids = outbox.claim_due(10, now=timezone.now() - timedelta(seconds=50))
+    assert str(outbox.send_claimed(ids)).startswith("sent 0,")
+    assert mail.outbox == [] and Message.objects.get(pk=message.pk).state == State.SENDING
+    assert outbox.requeue_stale() == (1, 0)
+    outbox.send_due()
+    row = Message.objects.get(pk=message.pk)
+    assert row.state == State.SENT and row.attempts == 2 and len(mail.outbox) == 1
 
 
 def test_a_stale_row_with_attempts_left_is_still_requeued(settings):

@@ -216,6 +216,20 @@ def requeue_stale(*, now=None) -> tuple[int, int]:
     return requeued, failed
 
 
+def note_redelivery(ids, *, now=None) -> tuple[int, int]:
+    """A batch task delivered again after its worker died: one more attempt for each of its rows still waiting for
+    the ESP call, or failed when it has used its ``SEND_MAX_ATTEMPTS``.  Returns (counted, failed)."""
+    now = now or timezone.now()
+    max_attempts = journey_settings.SEND_MAX_ATTEMPTS
+    waiting = Message.objects.filter(id__in=list(ids), state=State.SENDING, esp_call_started_at__isnull=True)
+    failed = waiting.filter(attempts__gte=max_attempts).update(
+        state=State.FAILED, closed_at=now,
+        close_reason=f"gave up after {max_attempts} attempts: the sending worker stopped each time",
+    )
+    counted = waiting.update(attempts=F("attempts") + 1)
+    return counted, failed
+
+
 @dataclass
 class SendReport:
     sent: int = 0
@@ -247,8 +261,11 @@ def send_claimed(ids) -> SendReport:
 
 def _send_claimed(ids, raw_tokens=frozenset()) -> SendReport:
     report = SendReport()
+    # A row claimed longer ago than the sweep age belongs to the sweeper (which counts the attempt): a task
+    # redelivered again and again after its worker died (a broker that does not flag redeliveries) stops here.
+    fresh = timezone.now() - timedelta(seconds=journey_settings.SEND_STALE_AFTER_SECONDS)
     messages = list(Message.objects.filter(
-        id__in=list(ids), state=State.SENDING, esp_call_started_at__isnull=True
+        id__in=list(ids), state=State.SENDING, esp_call_started_at__isnull=True, claimed_at__gte=fresh,
     ).select_related("user").order_by("due_at", "id"))
     if not messages:
         return report
