@@ -13,7 +13,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from oscar.test.factories import create_product
+from oscar.test.factories import create_order, create_product
 
 from journey.core import outbox
 from journey.core.models import Message, Suppression
@@ -165,3 +165,39 @@ def test_b21_one_click_unsubscribe_is_offered_only_with_an_https_link(settings):
     assert secure["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert plain["List-Unsubscribe"].startswith("<http://shop.example.com/journey/u/")  # the link still works…
     assert "List-Unsubscribe-Post" not in plain  # … but mail clients are not told to POST to a plain-http URL
+
+
+def test_b12_the_send_time_recheck_alone_stops_the_mail_of_a_customer_who_ordered():
+    """B12: the order_placed receiver never ran (its on-commit work is not executed here): the activity still says
+    "in sequence", and the recheck at send time alone cancels the mail."""
+    message = abandoned("buyer@example.com")
+    create_order(basket=basket_with(), guest_email="buyer@example.com")
+    activity = BasketActivity.objects.get(pk=message.context["activity_id"])
+    assert activity.state == BasketActivity.State.IN_SEQUENCE  # no receiver acted
+    outbox.send_due()
+    assert mail.outbox == []
+    row = Message.objects.get(pk=message.pk)
+    assert row.state == State.CANCELLED and row.close_reason == "the customer has ordered since"
+
+
+@pytest.mark.parametrize("status", ["Frozen", "Merged"])
+def test_b13_a_frozen_or_merged_basket_gets_no_recovery_mail(status):
+    """B13: frozen (in payment) or merged into the customer's basket on sign-in — after the scan or before it."""
+    from journey.recovery.services import Basket
+
+    message = abandoned("after@example.com")
+    Basket.objects.filter(pk=BasketActivity.objects.get(pk=message.context["activity_id"]).basket_id).update(
+        status=status)
+    outbox.send_due()
+    assert Message.objects.get(pk=message.pk).state == State.CANCELLED
+
+    default_sequence()
+    before = basket_with()
+    services.capture_email(before, "before@example.com", BasketActivity.Source.CHECKOUT)
+    Basket.objects.filter(pk=before.pk).update(status=status)
+    now = timezone.now()
+    make_idle(before, 61, now)
+    services.scan(now)
+    outbox.send_due()
+    assert not Message.objects.filter(to_email="before@example.com", state=State.SENT).exists()
+    assert mail.outbox == []
