@@ -201,3 +201,29 @@ def test_b13_a_frozen_or_merged_basket_gets_no_recovery_mail(status):
     outbox.send_due()
     assert not Message.objects.filter(to_email="before@example.com", state=State.SENT).exists()
     assert mail.outbox == []
+
+
+@pytest.mark.parametrize(("store_zone", "site_zone", "evening", "resume_utc"), [
+    # Europe/Madrid springs forward on 29 March 2026 (CET → CEST): 08:00 the next morning is 06:00 UTC, not 07:00.
+    (None, "Europe/Madrid", (2026, 3, 28, 22, 30), (2026, 3, 29, 6, 0)),  # no STORE_TIME_ZONE: TIME_ZONE
+    ("Europe/Madrid", "UTC", (2026, 10, 24, 22, 30), (2026, 10, 25, 7, 0)),  # falls back on 25 October: 07:00 UTC
+    ("America/New_York", "Europe/Madrid", (2026, 3, 7, 22, 30), (2026, 3, 8, 12, 0)),  # EST → EDT on 8 March
+])
+def test_b17_quiet_hours_end_at_the_store_s_wall_clock_hour_on_dst_days(settings, store_zone, site_zone, evening,
+                                                                        resume_utc):
+    """B17: a first mail due at 22:29 store time with quiet hours 21:00–08:00 waits until 08:00 store time the
+    next morning, a day whose UTC offset differs; the store's zone falls back to TIME_ZONE."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    settings.TIME_ZONE = site_zone
+    settings.JOURNEY = {**settings.JOURNEY, "STORE_TIME_ZONE": store_zone, "RECOVERY_QUIET_HOURS": (21, 8)}
+    default_sequence()
+    basket = basket_with()
+    services.capture_email(basket, "night@example.com", BasketActivity.Source.CHECKOUT)
+    now = datetime(*evening, tzinfo=ZoneInfo(store_zone or site_zone))
+    make_idle(basket, 61, now)
+    services.scan(now)
+    first = Message.objects.get(to_email="night@example.com", step=1)
+    assert first.due_at == datetime(*resume_utc, tzinfo=UTC)
+    assert first.due_at.astimezone(ZoneInfo(store_zone or site_zone)).hour == 8
