@@ -175,7 +175,8 @@ def cancel_pending_for_email(email: str, *, reason: str) -> int:
 
 # Claiming and sending ------------------------------------------------------------------------------------------
 def claim_due(limit: int, *, now=None, only_ids=None) -> list[int]:
-    """Mark up to ``limit`` due messages as sending and return their ids (skipping rows other workers hold)."""
+    """Mark up to ``limit`` due messages (due by ``now``) as sending and return their ids (skipping rows other
+    workers hold).  The claim itself is stamped with the real time: the sweeper and the batch task measure its age."""
     now = now or timezone.now()
     due = Message.objects.select_for_update(skip_locked=True).filter(state=State.SCHEDULED, due_at__lte=now)
     if only_ids is not None:
@@ -184,7 +185,7 @@ def claim_due(limit: int, *, now=None, only_ids=None) -> list[int]:
         ids = list(due.order_by("due_at", "id").values_list("id", flat=True)[:limit])
         if ids:
             Message.objects.filter(id__in=ids).update(
-                state=State.SENDING, claimed_at=now, esp_call_started_at=None, attempts=F("attempts") + 1
+                state=State.SENDING, claimed_at=timezone.now(), esp_call_started_at=None, attempts=F("attempts") + 1
             )
     return ids
 
