@@ -31,11 +31,16 @@ def send_due_messages():
     return jobs.run_job("send_due_messages", via="celery", force=True).state
 
 
-@shared_task(name="journey.send_messages", ignore_result=True, acks_late=True)
-def send_messages(ids):
-    """Send a claimed batch.  Idempotent (only rows still 'sending' are sent), hence acks_late."""
-    from .core.outbox import send_claimed
+@shared_task(name="journey.send_messages", ignore_result=True, acks_late=True, reject_on_worker_lost=True, bind=True)
+def send_messages(self, ids):
+    """Send a claimed batch.  Idempotent (only rows still 'sending' and not yet handed to the ESP are sent), hence
+    acks_late, and reject_on_worker_lost: a pool process killed mid-batch puts the task back for another one.  A
+    redelivery counts as an attempt of each row still waiting, so a mail that kills its worker every time fails
+    after SEND_MAX_ATTEMPTS instead of looping."""
+    from .core.outbox import note_redelivery, send_claimed
 
+    if (self.request.delivery_info or {}).get("redelivered"):
+        note_redelivery(ids)
     return str(send_claimed(ids))
 
 

@@ -11,11 +11,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Worker:
-    def __init__(self, env, log_path, *extra):
+    def __init__(self, env, log_path, *extra, pool="solo"):
         self.log_path = Path(log_path)
         self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "shop", "worker", "--pool=solo", "--without-heartbeat",
+            [sys.executable, "-m", "celery", "-A", "shop", "worker", f"--pool={pool}", "--without-heartbeat",
              "--without-gossip", "--without-mingle", "--loglevel=INFO", *extra],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -32,6 +32,24 @@ class Worker:
                 raise AssertionError("worker exited:\n" + self.text())
             time.sleep(0.2)
         raise AssertionError("worker not ready:\n" + self.text())
+
+    def children(self):
+        """The ids of the worker's pool processes (prefork), read from /proc."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:  # fields[1] is the parent's id
+                found.append(int(stat.parent.name))
+        return found
+
+    def kill_child(self):
+        """SIGKILL one pool process (the one running the task): the main process lives on."""
+        [child] = self.children()
+        os.kill(child, signal.SIGKILL)
+        return child
 
     def kill(self):
         """SIGKILL: no warm shutdown, no ack, nothing cleaned up."""

@@ -1,7 +1,8 @@
 """anymail's test backend, answering per recipient the way a real ESP does (the ESP boundary of the tests).
 
 SCRIPT maps a recipient address to a list of answers used in turn: an int HTTP status (the ESP's API fails with it),
-or a recipient status string ("rejected", "invalid", "queued"…).  Addresses not in SCRIPT are "sent".
+or a recipient status string ("rejected", "invalid", "queued"…), or a callable run while the ESP "works" that returns
+one of those (what else happens during a slow ESP call).  Addresses not in SCRIPT are "sent".
 """
 
 from anymail.backends.test import EmailBackend
@@ -18,6 +19,8 @@ class ScriptedESPBackend(EmailBackend):
         answers = SCRIPT.get(payload.recipient_emails[0])
         if answers:
             answer = answers.pop(0) if len(answers) > 1 else answers[0]
+            if callable(answer):
+                answer = answer()
             if isinstance(answer, int):
                 message.anymail_test_response = AnymailAPIError(
                     f"ESP API error {answer}", status_code=answer, backend=self, email_message=message

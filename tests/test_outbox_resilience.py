@@ -77,6 +77,35 @@ def test_a_worker_killed_mid_send_neither_loses_nor_duplicates_the_mail(worker_e
     assert Message.objects.get(pk=message_id).attempts == 2
 
 
+def test_a1_a_pool_process_killed_before_the_esp_call_has_its_batch_redelivered_and_sent_once(worker_env,
+                                                                                             tmp_path):
+    """A1: kill -9 of the prefork child rendering the mail; acks_late + reject_on_worker_lost put the task back,
+    the new child sends it — long before the sweeper could (its age here is ten minutes)."""
+    env, outbox_dir = worker_env
+    env = {**env, "TEST_SEND_STALE_AFTER_SECONDS": "600"}
+    default_sequence()
+    RecoveryStep.objects.filter(position=1).update(template="tests/slow/recovery")  # rendering takes 4 s
+    [message_id] = abandoned_baskets(1)
+    worker = Worker(env, tmp_path / "worker.log", "--concurrency=1", pool="prefork").wait_ready()
+    try:
+        outbox.send_due(via="celery")  # claims the row and queues its batch
+        wait_for(lambda: "journey.send_messages" in worker.text(), what="the task", worker=worker)
+        time.sleep(1.5)  # inside the slow rendering, before the ESP call
+        assert Message.objects.get(pk=message_id).esp_call_started_at is None
+        killed = worker.kill_child()
+        wait_for(lambda: Message.objects.get(pk=message_id).state == State.SENT, timeout=20,
+                 what="the redelivered batch", worker=worker)
+    finally:
+        worker.stop()
+    assert f"pid {killed}" in worker.text() or "WorkerLostError" in worker.text()
+    sent = mails_in(outbox_dir)
+    assert len(sent) == 1 and "shopper0@example.com" in sent[0]
+    # One claim; the redelivery counts as a second attempt where the broker flags it (Redis), not on the
+    # filesystem broker; no sweeper was involved.
+    assert Message.objects.get(pk=message_id).attempts in (1, 2)
+    assert "sweeper" not in worker.text()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -129,7 +158,7 @@ def test_messages_queued_in_a_redis_that_restarts_are_all_sent_after_the_sweeper
     env, outbox_dir = worker_env
     env = {**env, "REDIS_URL": private_redis.url}
     ids = abandoned_baskets(5)
-    producer = Celery("producer", broker=private_redis.url)
+    producer = Celery("producer", broker=private_redis.url, set_as_current=False)  # tasks after this keep the shop app
     # The send job claimed the mails and queued their batch in Redis...
     outbox.send_due(via="celery", enqueue=lambda batch: producer.send_task("journey.send_messages", args=[batch]))
     assert Message.objects.filter(pk__in=ids, state=State.SENDING).count() == 5

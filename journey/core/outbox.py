@@ -180,7 +180,8 @@ def cancel_pending_for_email(email: str, *, reason: str) -> int:
 
 # Claiming and sending ------------------------------------------------------------------------------------------
 def claim_due(limit: int, *, now=None, only_ids=None) -> list[int]:
-    """Mark up to ``limit`` due messages as sending and return their ids (skipping rows other workers hold)."""
+    """Mark up to ``limit`` due messages (due by ``now``) as sending and return their ids (skipping rows other
+    workers hold).  The claim itself is stamped with the real time: the sweeper and the batch task measure its age."""
     now = now or timezone.now()
     due = Message.objects.select_for_update(skip_locked=True).filter(state=State.SCHEDULED, due_at__lte=now)
     if only_ids is not None:
@@ -189,25 +190,50 @@ def claim_due(limit: int, *, now=None, only_ids=None) -> list[int]:
         ids = list(due.order_by("due_at", "id").values_list("id", flat=True)[:limit])
         if ids:
             Message.objects.filter(id__in=ids).update(
-                state=State.SENDING, claimed_at=now, esp_call_started_at=None, attempts=F("attempts") + 1
+                state=State.SENDING, claimed_at=timezone.now(), esp_call_started_at=None, attempts=F("attempts") + 1
             )
     return ids
 
 
 def requeue_stale(*, now=None) -> tuple[int, int]:
-    """Sweep rows left 'sending' by a dead worker or a lost task.  Returns (requeued, failed)."""
+    """Sweep rows left 'sending' by a dead worker or a lost task.  Returns (requeued, failed).
+
+    A row whose ESP call has not started is put back when its *claim* is older than ``SEND_STALE_AFTER_SECONDS``
+    (nothing went out), or failed if it has used its ``SEND_MAX_ATTEMPTS`` (a mail that kills its worker every time
+    must not loop forever).  A row whose ESP call started is failed only when that *call* is older than the sweep
+    age: a long batch's rows are claimed together but called one after another, and the one being called now is
+    not stale however old its batch's claim is."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=journey_settings.SEND_STALE_AFTER_SECONDS)
-    stale = Message.objects.filter(state=State.SENDING, claimed_at__lt=cutoff)
-    requeued = stale.filter(esp_call_started_at__isnull=True).update(state=State.SCHEDULED, due_at=now,
-                                                                      claimed_at=None)
-    failed = stale.filter(esp_call_started_at__isnull=False).update(
+    max_attempts = journey_settings.SEND_MAX_ATTEMPTS
+    not_called = Message.objects.filter(state=State.SENDING, esp_call_started_at__isnull=True, claimed_at__lt=cutoff)
+    gave_up = not_called.filter(attempts__gte=max_attempts).update(
+        state=State.FAILED, closed_at=now,
+        close_reason=f"gave up after {max_attempts} attempts: the sending worker stopped each time",
+    )
+    requeued = not_called.filter(attempts__lt=max_attempts).update(state=State.SCHEDULED, due_at=now, claimed_at=None)
+    interrupted = Message.objects.filter(state=State.SENDING, esp_call_started_at__lt=cutoff).update(
         state=State.FAILED, closed_at=now,
         close_reason="interrupted during the ESP call: not sent again, to avoid a duplicate; check the ESP's log",
     )
+    failed = gave_up + interrupted
     if requeued or failed:
         logger.warning("journey outbox sweeper: %d message(s) requeued, %d failed", requeued, failed)
     return requeued, failed
+
+
+def note_redelivery(ids, *, now=None) -> tuple[int, int]:
+    """A batch task delivered again after its worker died: one more attempt for each of its rows still waiting for
+    the ESP call, or failed when it has used its ``SEND_MAX_ATTEMPTS``.  Returns (counted, failed)."""
+    now = now or timezone.now()
+    max_attempts = journey_settings.SEND_MAX_ATTEMPTS
+    waiting = Message.objects.filter(id__in=list(ids), state=State.SENDING, esp_call_started_at__isnull=True)
+    failed = waiting.filter(attempts__gte=max_attempts).update(
+        state=State.FAILED, closed_at=now,
+        close_reason=f"gave up after {max_attempts} attempts: the sending worker stopped each time",
+    )
+    counted = waiting.update(attempts=F("attempts") + 1)
+    return counted, failed
 
 
 @dataclass
@@ -233,27 +259,35 @@ def send_claimed(ids) -> SendReport:
     """Send the given claimed messages (each re-checked: only rows still 'sending' are sent)."""
     from . import events
 
-    with events.buffered():  # the batch's journey events (mail sent, vouchers issued) in one INSERT
-        return _send_claimed(ids)
+    # The batch's journey events (mail sent, vouchers issued) in one INSERT; the link tokens its mails get, to be
+    # blanked out of the copy of each mail the row keeps.
+    with events.buffered(), tokens.collecting() as raw_tokens:
+        return _send_claimed(ids, raw_tokens)
 
 
-def _send_claimed(ids) -> SendReport:
+def _send_claimed(ids, raw_tokens=frozenset()) -> SendReport:
     report = SendReport()
+    # A row claimed longer ago than the sweep age belongs to the sweeper (which counts the attempt): a task
+    # redelivered again and again after its worker died (a broker that does not flag redeliveries) stops here.
+    fresh = timezone.now() - timedelta(seconds=journey_settings.SEND_STALE_AFTER_SECONDS)
     messages = list(Message.objects.filter(
-        id__in=list(ids), state=State.SENDING, esp_call_started_at__isnull=True
+        id__in=list(ids), state=State.SENDING, esp_call_started_at__isnull=True, claimed_at__gte=fresh,
     ).select_related("user").order_by("due_at", "id"))
     if not messages:
         return report
     started = time.perf_counter()
     suppressed = suppression.suppressed_among(m.to_email for m in messages if m.marketing)
-    marketing = [m for m in messages if m.marketing and m.to_email not in suppressed]
+    contexts = _prepare(messages, suppressed)
+    # Unsubscribe links for the mails that will go out (not the suppressed or no longer eligible ones), one token
+    # per mail: a retry gets the same link again.
+    marketing = [m for m in messages if m.marketing and m.to_email not in suppressed
+                 and not isinstance(contexts.get(m.pk), NotEligible)]
     unsubscribe = dict(zip(
         [m.pk for m in marketing],
         tokens.issue_many("unsubscribe", [(m.pk, {"email": m.to_email}) for m in marketing],
-                          ttl=timedelta(days=journey_settings.UNSUBSCRIBE_TOKEN_DAYS)),
+                          ttl=timedelta(days=journey_settings.UNSUBSCRIBE_TOKEN_DAYS), per_object=True),
         strict=True,
     ))
-    contexts = _prepare(messages, suppressed)
     report.render_seconds += time.perf_counter() - started
     mail_connection = None
     try:
@@ -263,7 +297,7 @@ def _send_claimed(ids) -> SendReport:
         mail_connection.open()
         for message in messages:
             _send_one(message, mail_connection, suppressed, report, contexts.get(message.pk),
-                      unsubscribe.get(message.pk))
+                      unsubscribe.get(message.pk), raw_tokens)
     finally:
         if mail_connection is not None:
             mail_connection.close()
@@ -293,7 +327,8 @@ def _close(message, state, reason, *, error="", now=None):
     )
 
 
-def _send_one(message: Message, connection, suppressed: set, report: SendReport, context=None, unsubscribe=None):
+def _send_one(message: Message, connection, suppressed: set, report: SendReport, context=None, unsubscribe=None,
+              raw_tokens=frozenset()):
     if message.marketing and message.to_email in suppressed:
         _close(message, State.SUPPRESSED, "address is on the suppression list")
         report.suppressed += 1
@@ -321,9 +356,11 @@ def _send_one(message: Message, connection, suppressed: set, report: SendReport,
     now = timezone.now()
     # Commit the rendered mail and the point of no return before calling the ESP (see the module docstring).
     # Conditional on no ESP call having started: of two tasks holding the same row, exactly one gets past here.
+    # The kept copy has its link tokens blanked out: staff who read it must not get the customer's links.
     marked = Message.objects.filter(pk=message.pk, state=State.SENDING, esp_call_started_at__isnull=True).update(
-        esp_call_started_at=now, subject=email.subject[:255], body_text=email.body,
-        body_html=email.alternatives[0][0] if email.alternatives else "",
+        esp_call_started_at=now, subject=tokens.redact(email.subject, raw_tokens)[:255],
+        body_text=tokens.redact(email.body, raw_tokens),
+        body_html=tokens.redact(email.alternatives[0][0], raw_tokens) if email.alternatives else "",
     )
     if not marked:
         return  # swept or cancelled meanwhile
@@ -398,7 +435,8 @@ def _render(message: Message, kind: MessageKind, context: dict, unsubscribe=None
         unsubscribe_url = absolute_url(reverse("journey:unsubscribe", args=[unsubscribe or unsubscribe_token(message)]))
         context["unsubscribe_url"] = unsubscribe_url
         headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if unsubscribe_url.startswith("https://"):  # RFC 8058: one-click only with an https URI
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     template = context.get("mail_template") or kind.template  # a tool may pick the template per message
     subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
     text = render_to_string(f"{template}_body.txt", context)
@@ -416,7 +454,7 @@ def _render(message: Message, kind: MessageKind, context: dict, unsubscribe=None
 
 def unsubscribe_token(message: Message) -> str:
     return tokens.issue("unsubscribe", object_id=message.pk, data={"email": message.to_email},
-                        ttl=timedelta(days=journey_settings.UNSUBSCRIBE_TOKEN_DAYS))
+                        ttl=timedelta(days=journey_settings.UNSUBSCRIBE_TOKEN_DAYS), per_object=True)
 
 
 def site_url() -> str:

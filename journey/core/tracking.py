@@ -64,43 +64,66 @@ def _find_message(event):
 
 
 def apply_event(event, esp_name="") -> bool:
-    """Apply one normalised anymail tracking event.  Returns False if it was already applied or is not ours."""
+    """Apply one normalised anymail tracking event.  Returns False if it was already applied or is not ours.
+
+    The "already seen" row and the event's effects (status, timestamps, suppression, the journey event) commit
+    together or not at all: if anything fails half-way, nothing is kept, the webhook answers 5xx and the ESP's retry
+    is applied in full, once."""
     message = _find_message(event)
     if message is None:
         return False
     when = event.timestamp or timezone.now()
-    try:
-        with transaction.atomic():
-            TrackingEvent.objects.create(
-                event_id=_event_id(event, esp_name), message=message, event_type=event.event_type,
-                recipient=event.recipient or "", timestamp=when, esp_name=esp_name,
-                description=(event.description or event.mta_response or "")[:255],
-            )
-            fields = {}
-            field = TIMESTAMP_FIELD.get(event.event_type)
-            if field and getattr(message, field) is None:
-                fields[field] = when
-            if RANK.get(event.event_type, 0) > RANK.get(message.esp_status, 0):
-                fields["esp_status"] = event.event_type
-            if fields:
-                Message.objects.filter(pk=message.pk).update(**fields)
-    except IntegrityError:
-        return False  # the same event delivered again
-    if field in ("opened_at", "clicked_at") and field in fields:  # the first open / click: a journey event
-        from .capture import mail_tracked
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                TrackingEvent.objects.create(
+                    event_id=_event_id(event, esp_name), message=message, event_type=event.event_type,
+                    recipient=event.recipient or "", timestamp=when, esp_name=esp_name,
+                    description=(event.description or event.mta_response or "")[:255],
+                )
+        except IntegrityError:
+            return False  # the same event delivered again
+        fields = {}
+        field = TIMESTAMP_FIELD.get(event.event_type)
+        if field and getattr(message, field) is None:
+            fields[field] = when
+        if RANK.get(event.event_type, 0) > RANK.get(message.esp_status, 0):
+            fields["esp_status"] = event.event_type
+        if fields:
+            Message.objects.filter(pk=message.pk).update(**fields)
+        if field in ("opened_at", "clicked_at") and field in fields:  # the first open / click: a journey event
+            from .capture import mail_tracked
 
-        mail_tracked(message, event.event_type, when)
-    reason = SUPPRESS.get(event.event_type)
-    if reason and not (event.event_type == "bounced" and _is_soft_bounce(event)):
-        suppression.suppress(message.to_email, reason, message=message,
-                             note=f"{esp_name} {event.event_type}")
+            mail_tracked(message, event.event_type, when)
+        reason = SUPPRESS.get(event.event_type)
+        if reason and not (event.event_type == "bounced" and _is_soft_bounce(event)):
+            # The message's own recipient, never an address named only in the payload (_find_message checked both).
+            suppression.suppress(message.to_email, reason, message=message, note=f"{esp_name} {event.event_type}")
     return True
 
 
+# What ESPs call a soft (transient) bounce in their own payload, which anymail normalises to "bounced" for Postmark
+# ("Type": "SoftBounce" / "Transient"), Brevo and Mandrill ("event": "soft_bounce"), MailerSend ("type":
+# "activity.soft_bounced") and Amazon SES ("bounceType": "Transient").
+SOFT_BOUNCE_WORDS = {"softbounce", "softbounced", "transient"}
+
+
 def _is_soft_bounce(event):
-    # anymail reports soft bounces as "deferred"; a "bounced" with a 4xx MTA response is transient too.
+    # anymail reports most soft bounces as "deferred"; a "bounced" with a 4xx MTA response is transient too, and so
+    # is one the ESP's own payload calls soft.
     response = (event.mta_response or "").strip()
-    return response[:1] == "4"
+    if response[:1] == "4":
+        return True
+    raw = event.esp_event
+    if not isinstance(raw, dict):
+        return False
+    for key in ("Type", "event", "type", "bounceType"):
+        value = raw.get(key)
+        if isinstance(value, str):
+            word = value.rsplit(".", 1)[-1].replace("_", "").replace(" ", "").lower()
+            if word in SOFT_BOUNCE_WORDS:
+                return True
+    return False
 
 
 def on_tracking(sender, event, esp_name, **kwargs):

@@ -79,6 +79,12 @@ def post_purchase_voucher_key(order) -> str:
     return f"post_purchase:{order.number}"
 
 
+def winback_voucher_key(message) -> str:
+    """The key of a win-back mail's voucher: its message's id is part of it, because a customer's win-back subject
+    and step repeat once the retention job has deleted their old mails (a new mail, a new voucher)."""
+    return f"{message.subject_key}:{message.step}:message:{message.pk}"
+
+
 def _is_first_order(order) -> bool:
     earlier = live_orders().filter(Q(date_placed__lt=order.date_placed) | Q(date_placed=order.date_placed,
                                                                              pk__lt=order.pk))

@@ -151,7 +151,7 @@ def prepare_winback_batch(messages):
             contexts[message.pk] = NotEligible("the customer has not consented to marketing mail")
         else:
             live.append((message, anchor))
-    keys = {message.pk: f"{message.subject_key}:{message.step}" for message, _anchor in live}
+    keys = {message.pk: followups.winback_voucher_key(message) for message, _anchor in live}
     bindings = _issue(program, WINBACK, [(keys[message.pk], message, message.user_id) for message, _anchor in live])
     for message, anchor in live:
         contexts[message.pk] = {**_common(program, bindings[keys[message.pk]].voucher, message),

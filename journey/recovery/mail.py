@@ -23,7 +23,8 @@ MAX_LINES = 10
 
 
 def restore_url(message):
-    raw = tokens.issue("recovery", object_id=message.pk, ttl=timedelta(days=journey_settings.RECOVERY_LINK_DAYS))
+    raw = tokens.issue("recovery", object_id=message.pk, ttl=timedelta(days=journey_settings.RECOVERY_LINK_DAYS),
+                       per_object=True)
     return outbox.absolute_url(reverse("journey:restore-basket", args=[raw]))
 
 
@@ -90,7 +91,7 @@ def prepare_step_batch(messages):
     restore_tokens = dict(zip(
         [m.pk for m, a in live if not reasons[a.pk]],
         tokens.issue_many("recovery", [(m.pk, None) for m, a in live if not reasons[a.pk]],
-                          ttl=timedelta(days=journey_settings.RECOVERY_LINK_DAYS)),
+                          ttl=timedelta(days=journey_settings.RECOVERY_LINK_DAYS), per_object=True),
         strict=True,
     ))
     for message, activity in live:
