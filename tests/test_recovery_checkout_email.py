@@ -4,16 +4,21 @@ in the "email me my basket" card, or the one a recovery mail went to (also on an
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from oscar.test.factories import create_product
 
-from journey.recovery import services
 from journey.recovery.models import BasketActivity
-from journey.test.factories import basket_with
+
+from .conftest import BROWSER_USER_AGENT
+from .test_recovery_restore import guest_basket, mail_link
 
 pytestmark = pytest.mark.django_db
+
+
+def restore_link(email):
+    """The restore link of a recovery mail sent to ``email`` for a guest basket built on another device."""
+    return mail_link(guest_basket(email=email))
 
 
 def gateway_email(client):
@@ -31,11 +36,17 @@ def test_the_gateway_is_prefilled_with_the_address_given_in_the_email_my_basket_
 
 
 def test_a_restored_basket_on_another_device_brings_the_address_the_mail_went_to():
-    basket = basket_with()
-    services.capture_email(basket, "guest@example.com", BasketActivity.Source.CHECKOUT)
-    phone = Client()  # another device: only Oscar's basket cookie, as the restore link sets it
-    phone.cookies[settings.OSCAR_BASKET_COOKIE_OPEN] = services.basket_cookie_value(basket.pk)
+    # Another device, with no basket of its own: the mail's link moves the basket into a new one there.
+    phone = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
+    phone.get(restore_link("guest@example.com"))
     assert gateway_email(phone) == "guest@example.com"
+
+
+def test_a_link_opened_where_a_basket_already_holds_lines_brings_no_one_elses_address(client):
+    product = create_product(price=Decimal("3.00"), num_in_stock=5)
+    client.post(reverse("basket:add", args=[product.pk]), {"quantity": 1})
+    client.get(restore_link("sender@example.com"))
+    assert gateway_email(client) in (None, "")
 
 
 def test_what_the_guest_typed_at_the_gateway_is_kept(client):

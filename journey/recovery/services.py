@@ -76,18 +76,19 @@ def touch(basket_id, *, owner=None, now=None):
         cursor.execute(sql, params)
 
 
-def prefill_guest_email(request):
-    """Put the address journey has for the request's basket (the "email me my basket" card, an earlier checkout, the
-    address a recovery mail went to) into Oscar's checkout session as the guest's email, which Oscar's gateway form
-    shows; an address the guest already gave in this session is kept.  Returns the address put in, or None."""
+def prefill_guest_email(request, email=None):
+    """Put ``email``, or else the address journey has for the request's basket (the "email me my basket" card, an
+    earlier checkout, the address a recovery mail went to), into Oscar's checkout session as the guest's email, which
+    Oscar's gateway form shows; an address the guest already gave in this session is kept.  Returns the address put
+    in, or None."""
     basket = getattr(request, "basket", None)
     if basket is None or not basket.pk or not hasattr(request, "session"):
         return None
     checkout_session = get_class("checkout.utils", "CheckoutSessionData")(request)
     if checkout_session.get_guest_email():
         return None
-    email = (BasketActivity.objects.filter(basket_id=basket.pk).exclude(email="")
-             .values_list("email", flat=True).first())
+    email = email or (BasketActivity.objects.filter(basket_id=basket.pk).exclude(email="")
+                      .values_list("email", flat=True).first())
     if email:
         checkout_session.set_guest_email(email)
     return email or None

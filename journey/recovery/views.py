@@ -102,9 +102,14 @@ def _restore(request, token, message, activity):
         # or a new one); the browser's cookie is never pointed at a basket another device holds.
         target = request.basket
         if target.pk != basket.pk:
+            was_empty = not target.pk or target.is_empty
             if not services.take_over_guest_basket(basket, target):
                 return render(request, "journey/recovery/restore_unavailable.html", status=410)
             request.session[RESTORED_KEY] = [*request.session.get(RESTORED_KEY, [])[-9:], basket.pk]
+            if was_empty:
+                # This browser holds nothing but the mailed basket: its checkout may start with the address the mail
+                # went to.  A basket that already held lines (someone else's link) gets no one else's address.
+                services.prefill_guest_email(request, email=activity.email)
 
     target.strategy = request.strategy
     dropped = services.refresh_lines(target)
