@@ -11,6 +11,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# A browser's User-Agent: journey records nothing for requests without one (bots), so a bench client without it
+# would measure a shop where journey does nothing.
+BROWSER_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+
 
 def p50(samples):
     return statistics.median(samples)

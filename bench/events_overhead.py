@@ -17,7 +17,7 @@ REQUESTS = 60
 SETTINGS = {"events off": "bench.settings_events_off", "events on": "shop.settings"}
 EXTRA_QUERIES = 1
 RATIO = 1.10
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+
 
 
 def measure(requests):
@@ -30,6 +30,7 @@ def measure(requests):
     from django.test.utils import CaptureQueriesContext, setup_test_environment
     from oscar.core.loading import get_model
 
+    from bench.common import BROWSER_USER_AGENT
     from bench.storefront import restore_counters, snapshot_counters
     from journey.core.models import JourneyEvent
 
@@ -40,7 +41,7 @@ def measure(requests):
         sys.exit("bench needs the demo catalogue: run `make run` or `python manage.py load_demo` first")
     snapshot = snapshot_counters(products)
     start_id = JourneyEvent.objects.aggregate(m=Max("id"))["m"] or 0
-    client = Client(HTTP_USER_AGENT=UA)
+    client = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
     urls = [p.get_absolute_url() for p in products]
     try:
         for url in urls[:5]:

@@ -61,9 +61,11 @@ def bench_codes(campaign, count):
 
 
 def bench_landing(campaign, requests):
+    from django.conf import settings
     from django.test import Client
     from oscar.core.loading import get_model
 
+    from bench.common import BROWSER_USER_AGENT
     from bench.storefront import basket_id, restore_counters, snapshot_counters
     from journey.core.models import JourneyEvent
     from journey.promotions.models import CampaignTouch
@@ -74,7 +76,9 @@ def bench_landing(campaign, requests):
     if len(products) < 3:
         sys.exit("bench needs the demo catalogue: run `python manage.py load_demo` first")
     snapshot = snapshot_counters(products)
-    client = Client()
+    client = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
+    # The bench times a landing's full work: one client past the link's rate limit would get the cheap redirect.
+    settings.JOURNEY = {**settings.JOURNEY, "CAMPAIGN_LINK_RATE_LIMIT": (10**6, 600)}
     link = f"{campaign.get_absolute_url()}?utm_source=facebook&utm_medium=paid_social&utm_campaign=bench" \
            f"&fbclid=bench&next=/basket/"
     samples = {"basket page": [], "campaign landing": []}

@@ -69,10 +69,12 @@ def measure(requests):
     from django.test.utils import CaptureQueriesContext, setup_test_environment
     from oscar.core.loading import get_model
 
+    from bench.common import BROWSER_USER_AGENT
+
     setup_test_environment()
     Basket = get_model("basket", "Basket")
     products = _products()
-    client = Client()
+    client = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
     try:
         response = client.post(f"/basket/add/{products[0].pk}/", {"quantity": 1})
         assert response.status_code == 302, response.status_code

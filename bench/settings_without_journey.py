@@ -11,9 +11,14 @@ OSCAR_DASHBOARD_NAVIGATION = [  # noqa: F405
 CELERY_BEAT_SCHEDULE = {}
 JOURNEY = {}
 # The demo's templates load journey's tag library: give them one whose tags render nothing.
-TEMPLATES = [{**TEMPLATES[0], "OPTIONS": {**TEMPLATES[0]["OPTIONS"],  # noqa: F405
-                                          "libraries": {
-                                              library: f"bench.{library}_stub"
-                                              for library in ("journey_tags", "journey_promotions",
-                                                              "journey_consent", "journey_ga4")
-                                          }}}]
+# The demo's catalogue cards include journey's product-title partial (a plain template, no tag): the templates folder
+# stays reachable, the tags do not.
+TEMPLATES = [{
+    **TEMPLATES[0],  # noqa: F405
+    "DIRS": [*TEMPLATES[0]["DIRS"], BASE_DIR / "journey" / "templates"],  # noqa: F405
+    "OPTIONS": {
+        **TEMPLATES[0]["OPTIONS"],  # noqa: F405
+        "libraries": {library: f"bench.{library}_stub"
+                      for library in ("journey_tags", "journey_promotions", "journey_consent", "journey_ga4")},
+    },
+}]

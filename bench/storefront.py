@@ -59,6 +59,7 @@ def measure_landing(basket_pk, requests):
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
+    from bench.common import BROWSER_USER_AGENT
     from journey.core import tokens
     from journey.core.models import LinkToken, Message
     from journey.recovery.models import BasketActivity
@@ -77,13 +78,13 @@ def measure_landing(basket_pk, requests):
     url = f"/journey/r/{tokens.issue('recovery', object_id=message.pk, ttl=timedelta(days=1))}/"
     try:
         for _ in range(3):  # warm
-            assert Client().get(url).status_code == 302
+            assert Client(HTTP_USER_AGENT=BROWSER_USER_AGENT).get(url).status_code == 302
         with CaptureQueriesContext(connection) as ctx:
-            Client().get(url)
+            Client(HTTP_USER_AGENT=BROWSER_USER_AGENT).get(url)
         queries = len(ctx.captured_queries)
         samples = []
         for _ in range(requests):
-            visitor = Client()
+            visitor = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
             started = time.perf_counter()
             response = visitor.get(url)
             samples.append(time.perf_counter() - started)
@@ -103,6 +104,8 @@ def measure(requests):
     from django.test.utils import CaptureQueriesContext, setup_test_environment
     from oscar.core.loading import get_model
 
+    from bench.common import BROWSER_USER_AGENT
+
     setup_test_environment()
     Product = get_model("catalogue", "Product")
     Basket = get_model("basket", "Basket")
@@ -115,7 +118,7 @@ def measure(requests):
     if len(products) < 3 or len(to_add) < 3:
         sys.exit("bench needs the demo catalogue: run `make run` or `python manage.py load_demo` first")
     snapshot = snapshot_counters(products + to_add)
-    client, adder = Client(), Client()
+    client, adder = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT), Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
     try:
         for product in products[:3]:
             response = client.post(f"/basket/add/{product.pk}/", {"quantity": 1})
