@@ -217,9 +217,11 @@ def test_loaded_history_ends_within_the_last_week_and_keeps_weekdays():
 
 @pytest.mark.django_db(transaction=True)  # as in load_demo: every checkout commits and its on_commit work runs
 def test_demo_activity_runs_through_journey_and_is_not_doubled():
-    from journey.core.models import JourneyEvent, Message, TrackingEvent
+    from journey.core.models import JourneyEvent, Message, TrackingEvent, VoucherRedemption
+    from journey.loyalty.birthday_models import BirthdayReward
     from journey.promotions.models import Campaign
     from journey.recovery.models import BasketActivity
+    from journey.related.models import RelatedClick
     from journey.test.factories import default_sequence
 
     default_sequence()  # the migration's recovery steps (a transactional test before may have flushed them)
@@ -238,14 +240,34 @@ def test_demo_activity_runs_through_journey_and_is_not_doubled():
     sent = Message.objects.filter(kind__startswith="recovery", state=Message.State.SENT)
     assert sent.exists()
     assert sent.filter(opened_at__isnull=False).exists() and sent.filter(clicked_at__isnull=False).exists()
-    assert TrackingEvent.objects.filter(event_type="clicked").count() == sent.filter(clicked_at__isnull=False).count()
+    # One tracking event per click, whatever the tool (recovery here, the Retain programs below).
+    assert TrackingEvent.objects.filter(event_type="clicked").count() == Message.objects.filter(
+        clicked_at__isnull=False).count()
     assert BasketActivity.objects.filter(state=BasketActivity.State.RECOVERED).exists()
 
-    before = (
-        JourneyEvent.objects.count(), Order.objects.count(), Message.objects.count(), TrackingEvent.objects.count()
-    )
+    # Retain: the birthday, post-purchase and win-back programs (switched on as the admin would) sent their mails
+    # through the outbox, some were opened and clicked, and each tool's voucher was redeemed in a real checkout.
+    for tool in ("birthday", "post_purchase", "winback"):
+        mails = Message.objects.filter(tool=tool, state=Message.State.SENT)
+        assert 0 < mails.count() <= 40, (tool, mails.count())
+        assert mails.filter(opened_at__isnull=False).exists() and mails.filter(clicked_at__isnull=False).exists()
+        redeemed = VoucherRedemption.objects.filter(voucher__journey_binding__purpose=tool)
+        assert redeemed.exists(), tool
+        assert JourneyEvent.objects.filter(kind="voucher_redeemed", tool=tool).count() == redeemed.count()
+        assert all(not r.order.number.startswith("CJ") for r in redeemed.select_related("order"))
+    # Birthdays came from customer profiles given through the profile service, celebrated in the last days.
+    assert BirthdayReward.objects.filter(outcome=BirthdayReward.Outcome.REWARDED).count() >= 3
+    # Related products: clicks through the storefront's click beacon, recorded as clicks and as events.
+    assert RelatedClick.objects.count() >= 3
+    assert JourneyEvent.objects.filter(kind="related_click").count() == RelatedClick.objects.count()
+
+    def totals():
+        return (
+            JourneyEvent.objects.count(), Order.objects.count(), Message.objects.count(),
+            TrackingEvent.objects.count(), RelatedClick.objects.count(), VoucherRedemption.objects.count(),
+            BirthdayReward.objects.count(),
+        )
+
+    before = totals()
     load_tiny()
-    after = (
-        JourneyEvent.objects.count(), Order.objects.count(), Message.objects.count(), TrackingEvent.objects.count()
-    )
-    assert after == before
+    assert totals() == before

@@ -11,13 +11,20 @@ record everything as they would for real visitors:
 * guests who leave after giving their email at the checkout gateway: their basket activity is dated back (the
   *input* row the scan reads), then the real recovery scan and outbox send run; opens and clicks arrive through
   anymail's ``tracking`` signal with the normalised events anymail's webhooks send, and clicked links go through the
-  restore view before the shopper checks out (recovered orders).
+  restore view before the shopper checks out (recovered orders);
+* the Retain programs (birthday, post-purchase, win-back), switched on by saving their program rows as the admin
+  would: birthdays given through the profile service, the real birthday run and win-back selection, post-purchase
+  mails scheduled by the order service the ``order_placed`` receiver calls, all sent by the outbox; opens and clicks
+  as above, and a few customers redeeming their voucher in Oscar's checkout;
+* related-product clicks: visitors open product pages and click a product of the "bought together" list, through
+  the beacon view the list's script posts to (``/journey/related/click/``).
 
 Run once: a second call finds the demo campaigns and adds nothing.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -43,6 +50,14 @@ CAMPAIGNS = (
 )
 # What each landing visitor does, in turn: order as a guest, leave after giving an email (abandoned), or browse only.
 OUTCOMES = ("order", "abandon", "abandon", "browse", "order", "abandon")
+# Retain: how many demo customers get a birthday in the last days, and at most how many recent orders of the data
+# set's history get their post-purchase mail (as if the program had been on when they were placed).
+BIRTHDAYS = 6
+BIRTHDAY_DAYS_BACK = 5
+POST_PURCHASE_ORDERS = 10
+# Per Retain tool: how many customers who clicked their mail come back and use their voucher.
+REDEMPTIONS = 2
+RELATED_CLICKS = 8
 
 
 @dataclass
@@ -104,6 +119,7 @@ def seed_activity(*, visitors=24, returning=8, now=None) -> ActivityReport:
         return report
     campaigns = _campaigns()
     report.add("Campaign", len(campaigns))
+    _switch_on_programs()
 
     # Campaign visitors: land, look, add, and order, leave or browse.
     abandoned = []
@@ -178,6 +194,9 @@ def seed_activity(*, visitors=24, returning=8, now=None) -> ActivityReport:
             client.get(restore.path, follow=True)
             guest_checkout(client, email=email)
             report.add("Order (recovered)")
+
+    seed_retain(report, products, now=now)
+    seed_related_clicks(report, products)
     report.seconds = time.monotonic() - started
     return report
 
@@ -212,3 +231,142 @@ def _track(message, event_type, when):
         },
     )
     tracking.send(sender=object(), event=event, esp_name="Postmark")
+
+
+# Retain ------------------------------------------------------------------------------------------------------------
+def _switch_on_programs():
+    """What the admin does on each program's page: tick "active" and save the program's one row."""
+    from journey.loyalty.birthday_models import BirthdayProgram
+    from journey.loyalty.followups_models import PostPurchaseProgram, WinbackProgram
+
+    for program_model in (BirthdayProgram, PostPurchaseProgram, WinbackProgram):
+        program = program_model.load()
+        if not program.is_active:
+            program.is_active = True
+            program.save()
+
+
+def _households(exclude=()):
+    User = get_user_model()
+    return (
+        User.objects.filter(email__startswith="household", is_active=True, orders__isnull=False)
+        .exclude(pk__in=list(exclude)).distinct().order_by("pk")
+    )
+
+
+def seed_retain(report, products, *, now):
+    """Birthday, post-purchase and win-back mails through their own services and the outbox, opens and clicks,
+    and a few redemptions in Oscar's checkout."""
+    from journey.core import outbox
+    from journey.core.models import Message
+    from journey.loyalty import birthdays, followups, profiles
+
+    # Birthdays: a few customers gave their birthday (and marketing consent) long ago, through the profile
+    # service; their birthdays fall on the last days.  The birthday run is the job's service with ``now=``: the
+    # first run handles the earliest day, the second catches up to today (BIRTHDAY_CATCH_UP_DAYS).
+    store_today = now.astimezone(birthdays.store_tz()).date()
+    entered = now - timedelta(days=120)
+    for n, customer in enumerate(_households()[:BIRTHDAYS]):
+        day = store_today - timedelta(days=n % (BIRTHDAY_DAYS_BACK + 1))
+        profiles.update_profile(
+            customer, birthday=(day.month, 28 if (day.month, day.day) == (2, 29) else day.day, 1980 + n),
+            consent=profiles.Consent.GRANTED, wording="Demo: birthday and offers by email", source="demo import",
+            birthday_entered_at=entered, consent_at=entered, now=now,
+        )
+        report.add("Birthday given")
+    birthdays.run(now=now - timedelta(days=BIRTHDAY_DAYS_BACK))
+    birthdays.run(now=now)
+
+    # Post-purchase: the live orders above scheduled theirs on commit (due a day later, sent by the running shop's
+    # worker); the data set's latest orders get theirs through the same service, as if the program had been on.
+    recent = (
+        followups.live_orders().filter(number__startswith="CJ", date_placed__lt=now - timedelta(days=1),
+                                       date_placed__gte=now - timedelta(days=4))
+        .order_by("-date_placed").values_list("pk", flat=True)[:POST_PURCHASE_ORDERS]
+    )
+    for order_id in recent:
+        followups.on_order_placed(order_id)
+
+    # Win-back: the daily selection of lapsed customers.
+    followups.schedule_winback(now=now)
+
+    outbox.send_due(now=now)
+    for tool in ("birthday", "post_purchase", "winback"):
+        sent = list(Message.objects.filter(tool=tool, state=Message.State.SENT).order_by("pk"))
+        report.add(f"Mail sent ({tool})", len(sent))
+        clicked = []
+        for k, message in enumerate(sent):
+            if k % 3 != 2:
+                _track(message, "opened", now + timedelta(minutes=5 + k))
+                report.add("Mail opened")
+            if k % 3 == 0:
+                _track(message, "clicked", now + timedelta(minutes=10 + k))
+                report.add("Mail clicked")
+                clicked.append(message)
+        redeemed = 0
+        for message in clicked:
+            if redeemed >= REDEMPTIONS or message.user_id is None:
+                continue
+            if _redeem(message, products[(5 * message.pk) % len(products)]):
+                redeemed += 1
+                report.add(f"Order with voucher ({tool})")
+
+
+def _redeem(message, product) -> bool:
+    """The customer follows the mail's link to the shop, signs in, and orders with the mail's voucher."""
+    from django.urls import reverse
+
+    from journey.core.models import PersonalVoucher
+    from journey.test.checkout import add_to_basket, signed_in_checkout
+
+    binding = (
+        PersonalVoucher.objects.filter(purpose=message.tool, user_id=message.user_id, voucher__isnull=False)
+        .select_related("voucher", "user").order_by("-pk").first()
+    )
+    if binding is None or not binding.user.is_active:
+        return False
+    client = _visitor(300 + message.pk)
+    client.force_login(binding.user, backend="django.contrib.auth.backends.ModelBackend")
+    client.get("/?utm_source=journey&utm_medium=email&utm_campaign=" + message.tool, follow=True)
+    client.get(product.get_absolute_url())
+    add_to_basket(client, product)
+    client.post(reverse("basket:vouchers-add"), {"code": binding.voucher.code})
+    order = signed_in_checkout(client)
+    return bool(order and binding.voucher.applications.filter(order=order).exists())
+
+
+# Related products ----------------------------------------------------------------------------------------------------
+_LIST = re.compile(r'<section[^>]*data-journey-list="(\d+)"(?:[^>]*data-journey-anchor="(\d+)")?[^>]*'
+                   r'data-journey-click-url="([^"]+)"')
+_ITEM = re.compile(r'data-journey-product="(\d+)" data-journey-position="(\d+)" data-journey-source="(\d*)"')
+
+
+def seed_related_clicks(report, products):
+    """Visitors open product pages and click a "bought together" product: the list's script posts the click to the
+    beacon view, then the browser opens the clicked product.  The lists are built first if none is live."""
+    from journey.related import api, services
+
+    if not api.live_build_id():
+        services.rebuild()
+        api.forget_live_build()
+    Product = get_model("catalogue", "Product")
+    clicks = 0
+    for n, anchor in enumerate(products):
+        if clicks >= RELATED_CLICKS:
+            break
+        client = _visitor(100 + n)
+        page = client.get(anchor.get_absolute_url()).content.decode()
+        found, items = _LIST.search(page), _ITEM.findall(page)
+        if not found or not items:
+            continue
+        kind, anchor_id, url = found.groups()
+        product_id, position, source = items[n % len(items)]
+        response = client.post(url, {"kind": kind, "anchor": anchor_id or "", "product": product_id,
+                                     "position": position, "source": source})
+        if response.status_code != 204:
+            continue
+        clicks += 1
+        clicked = Product.objects.filter(pk=product_id).first()
+        if clicked is not None:
+            client.get(clicked.get_absolute_url())
+    report.add("Related-product click", clicks)
