@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from journey.core.models import Message, Suppression
 from journey.loyalty.models import CustomerProfile
@@ -451,6 +451,13 @@ def test_a_bad_file_is_refused_whole_with_a_clear_message_through_the_command_an
     else:  # Django's own form error for an empty upload
         assert "The submitted file is empty." in page
     assert not CustomerProfile.objects.exists()
+
+
+def test_a_bad_file_message_reads_in_spanish_for_a_spanish_speaking_admin():
+    with translation.override("es"), pytest.raises(ProfileImportError) as error:
+        import_profiles("ana@example.com,1990-05-10,yes\nben@example.com,05-11,no\n")
+    assert str(error.value) == ("La primera línea debe nombrar las columnas (email, birthday, …), pero parece "
+                                "contener datos: añada una línea de encabezado.")
 
 
 GOOD_FILES = [

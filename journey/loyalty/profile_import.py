@@ -164,7 +164,7 @@ def _reader(text: str):
     columns = [re.sub(r"[\s-]+", "_", name.strip().lower()) for name in header]
     if "email" not in columns:
         if any("@" in cell for cell in header):
-            raise ProfileImportError(gettext("The first line must name the columns (email, birthday, \u2026) but "
+            raise ProfileImportError(gettext("The first line must name the columns (email, birthday, …) but "
                                              "it looks like data: add a header line."))
         raise ProfileImportError(gettext("The first line has no 'email' column. Separate the columns with commas, "
                                          "semicolons or tabs, and name them on the first line (it reads "

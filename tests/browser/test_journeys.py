@@ -150,7 +150,7 @@ def test_a_spanish_speaking_owner_sees_the_journey_map_in_spanish(browser, live_
     page.wait_for_url(re.compile(r".*/admin/journey/journeymap/"))
     phases = page.locator("[data-phase] h2").all_inner_texts()
     assert [p.split()[0] for p in phases] == ["Atraer", "Convencer", "Vender", "Fidelizar"]
-    assert "Recuperación de cestas abandonadas" in page.inner_text("body")
+    assert "Recuperación de carritos abandonados" in page.inner_text("body")
     shot(page, "journey-map-es")
     context.close()
 

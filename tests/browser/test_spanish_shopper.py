@@ -62,7 +62,7 @@ def test_a_spanish_speaking_shopper_reads_the_banner_hints_and_lists_in_spanish(
     page.goto(live_server.url + "/basket/")
     assert "Cheese deal: Añade 1 más y obtén un 10 % de descuento" in page.inner_text(
         "[data-journey-quantity-hints]")
-    assert page.locator("[data-journey-list='2'] h2").inner_text() == "Completa tu cesta"
+    assert page.locator("[data-journey-list='2'] h2").inner_text() == "Completa tu carrito"
     shot(page, "basket")
     context.close()
 
