@@ -49,15 +49,18 @@ def restore_counters(products, snapshot):
             **{k: v for k, v in values.items() if k != "product_id"})
 
 
-def measure_landing(basket_pk, requests):
-    """The recovery mail's "return to my basket" link (journey only): a guest's 3-line basket in its recovery
-    sequence, its mail and link token; each request is a new visitor (a fresh client) following the link."""
+def measure_landing(products, requests):
+    """The recovery mail's "return to my basket" link (journey only): each visitor is a new device (a fresh client)
+    following the link of its own guest's 3-line basket in its recovery sequence, with its mail and link token; the
+    link moves that basket into the visitor's new basket (a link works on one new device: docs/recovery.md).  The
+    baskets, mails and tokens are made before the clock starts."""
     from datetime import timedelta
 
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
+    from oscar.core.loading import get_class, get_model
 
     from bench.common import BROWSER_USER_AGENT
     from journey.core import tokens
@@ -65,33 +68,52 @@ def measure_landing(basket_pk, requests):
     from journey.recovery.models import BasketActivity
     from journey.recovery.services import MAIL_KIND
 
+    Basket = get_model("basket", "Basket")
+    strategy = get_class("partner.strategy", "Default")()
     now = timezone.now()
     anchor = now - timedelta(hours=2)
-    # journey already tracks the basket: its activity row moves into the sequence (deleted with the basket after).
-    activity, _created = BasketActivity.objects.update_or_create(basket_id=basket_pk, defaults={
-        "email": "bench-landing@example.com", "email_source": BasketActivity.Source.CHECKOUT,
-        "email_captured_at": anchor, "last_activity_at": anchor, "state": BasketActivity.State.IN_SEQUENCE,
-        "cycle": 1, "sequence_anchor_at": anchor, "sequence_started_at": now - timedelta(hours=1)})
-    message = Message.objects.create(
-        tool="recovery", kind=MAIL_KIND, subject_key=f"bench:landing:{basket_pk}", step=1, to_email=activity.email,
-        due_at=now, state=Message.State.SENT, sent_at=now, context={"activity_id": activity.pk, "cycle": 1})
-    url = f"/journey/r/{tokens.issue('recovery', object_id=message.pk, ttl=timedelta(days=1))}/"
+    made_baskets, made_messages, visitor_baskets = [], [], []
+
+    def link():
+        basket = Basket.objects.create()
+        basket.strategy = strategy
+        for product in products:
+            basket.add_product(product, 1)
+        made_baskets.append(basket.pk)
+        # journey already tracks the basket: its activity row moves into the sequence.
+        activity, _created = BasketActivity.objects.update_or_create(basket_id=basket.pk, defaults={
+            "email": f"bench-landing-{basket.pk}@example.com", "email_source": BasketActivity.Source.CHECKOUT,
+            "email_captured_at": anchor, "last_activity_at": anchor, "state": BasketActivity.State.IN_SEQUENCE,
+            "cycle": 1, "sequence_anchor_at": anchor, "sequence_started_at": now - timedelta(hours=1)})
+        message = Message.objects.create(
+            tool="recovery", kind=MAIL_KIND, subject_key=f"bench:landing:{basket.pk}", step=1,
+            to_email=activity.email, due_at=now, state=Message.State.SENT, sent_at=now,
+            context={"activity_id": activity.pk, "cycle": 1})
+        made_messages.append(message.pk)
+        return f"/journey/r/{tokens.issue('recovery', object_id=message.pk, ttl=timedelta(days=1))}/"
+
+    def follow(url):
+        visitor = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
+        started = time.perf_counter()
+        response = visitor.get(url)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 302, response.status_code
+        visitor_baskets.append(basket_id(visitor))
+        return elapsed
+
     try:
         for _ in range(3):  # warm
-            assert Client(HTTP_USER_AGENT=BROWSER_USER_AGENT).get(url).status_code == 302
+            follow(link())
+        url = link()
         with CaptureQueriesContext(connection) as ctx:
-            Client(HTTP_USER_AGENT=BROWSER_USER_AGENT).get(url)
+            follow(url)
         queries = len(ctx.captured_queries)
-        samples = []
-        for _ in range(requests):
-            visitor = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
-            started = time.perf_counter()
-            response = visitor.get(url)
-            samples.append(time.perf_counter() - started)
-            assert response.status_code == 302, response.status_code
+        urls = [link() for _ in range(requests)]
+        samples = [follow(url) for url in urls]
     finally:
-        LinkToken.objects.filter(purpose="recovery", object_id=str(message.pk)).delete()
-        Message.objects.filter(pk=message.pk).delete()
+        LinkToken.objects.filter(purpose="recovery", object_id__in=[str(pk) for pk in made_messages]).delete()
+        Message.objects.filter(pk__in=made_messages).delete()
+        Basket.objects.filter(pk__in=made_baskets + [b for b in visitor_baskets if b]).delete()
     return {"samples": samples, "queries": queries}
 
 
@@ -162,7 +184,7 @@ def measure(requests):
         from django.apps import apps
 
         if apps.is_installed("journey"):
-            results["recovery landing"] = measure_landing(basket_id(client), requests)
+            results["recovery landing"] = measure_landing(products, requests)
     finally:
         Basket.objects.filter(pk__in=[b for b in (basket_id(client), basket_id(adder)) if b]).delete()
         restore_counters(products + to_add, snapshot)
