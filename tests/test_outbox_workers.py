@@ -57,12 +57,30 @@ def task_ids(log):
     return set(re.findall(r"Task journey\.send_messages\[([0-9a-f-]+)\] received", log))
 
 
+@pytest.fixture
+def shop_app_on():
+    """Point the shop's Celery app (what journey publishes with) at another broker for one test."""
+    from shop.celery import app
+
+    saved = app.conf.broker_url, app.conf.broker_transport_options
+
+    def point(url):
+        app.conf.broker_url, app.conf.broker_transport_options = url, {}
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    yield point
+    app.conf.broker_url, app.conf.broker_transport_options = saved
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @with_redis
 def test_a3_a_whole_worker_killed_with_a_short_visibility_timeout_sends_every_mail_exactly_once(
-        worker_env, tmp_path, private_redis, settings):  # noqa: F811
+        worker_env, tmp_path, private_redis, shop_app_on, settings):  # noqa: F811
     """A3: SIGKILL of the main process of a worker holding batches (one being rendered, others prefetched, none
     acked: acks_late), with Redis's visibility timeout at 3 s and a second worker running.  The broker redelivers the
-    dead worker's batches while the sweeper (also 3 s) requeues the same rows and the send job claims them again:
+    dead worker's batches while the sweeper (6 s) requeues the same rows and the send job claims them again:
     each mail still reaches the ESP exactly once."""
     env, outbox_dir = worker_env
     options = {"visibility_timeout": 3, "unacked_restore_interval": 1, "unacked_restore_throttle": 1}
@@ -73,11 +91,10 @@ def test_a3_a_whole_worker_killed_with_a_short_visibility_timeout_sends_every_ma
     RecoveryStep.objects.filter(position=1).update(template="tests/slow_short/recovery")  # rendering takes 1 s
     emails = [f"a3-{i}@example.com" for i in range(6)]
     ids = abandoned(emails)
-    producer = Celery("producer", broker=private_redis.url, set_as_current=False)
+    shop_app_on(private_redis.url)
 
-    def beat():  # what beat's journey.send_due_messages does, published to the private Redis
-        return outbox.send_due(via="celery",
-                               enqueue=lambda batch: producer.send_task("journey.send_messages", args=[batch]))
+    def beat():  # what beat's journey.send_due_messages does: batches published with their claims
+        return outbox.send_due(via="celery")
 
     first = Worker(env, tmp_path / "worker1.log", "--concurrency=1", pool="prefork").wait_ready()
     second = Worker(env, tmp_path / "worker2.log", "--concurrency=1", pool="prefork").wait_ready()
@@ -99,7 +116,6 @@ def test_a3_a_whole_worker_killed_with_a_short_visibility_timeout_sends_every_ma
     finally:
         first.stop()
         second.stop()
-        producer.close()
     assert recipients(outbox_dir) == sorted(emails)  # every mail, each exactly once
     assert set(Message.objects.filter(pk__in=ids).values_list("state", flat=True)) == {State.SENT}
     # Both recovery paths were really exercised: the broker redelivered the dead worker's batches to the second
