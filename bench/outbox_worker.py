@@ -22,9 +22,9 @@ def _record_send_figures(**kwargs):
 
     original = outbox.send_claimed
 
-    def send_claimed(ids):
+    def send_claimed(ids, **kwargs):  # kwargs: the batch's claim (claimed_at)
         started = time.perf_counter()
-        report = original(ids)
+        report = original(ids, **kwargs)
         wall = time.perf_counter() - started
         line = json.dumps({"pid": os.getpid(), "ids": len(ids), "sent": report.sent, "wall": wall,
                            "render": report.render_seconds, "send": report.send_seconds,

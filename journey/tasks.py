@@ -32,16 +32,21 @@ def send_due_messages():
 
 
 @shared_task(name="journey.send_messages", ignore_result=True, acks_late=True, reject_on_worker_lost=True, bind=True)
-def send_messages(self, ids):
+def send_messages(self, ids, claimed_at=None):
     """Send a claimed batch.  Idempotent (only rows still 'sending' and not yet handed to the ESP are sent), hence
     acks_late, and reject_on_worker_lost: a pool process killed mid-batch puts the task back for another one.  A
     redelivery counts as an attempt of each row still waiting, so a mail that kills its worker every time fails
-    after SEND_MAX_ATTEMPTS instead of looping."""
+    after SEND_MAX_ATTEMPTS instead of looping.  ``claimed_at`` (ISO 8601) is the batch's claim: a batch delivered
+    after the sweeper gave its rows to a new claim neither counts nor sends them (a task queued without it, by an
+    older version, acts on every row still waiting)."""
+    from django.utils.dateparse import parse_datetime
+
     from .core.outbox import note_redelivery, send_claimed
 
+    claim = parse_datetime(claimed_at) if claimed_at else None
     if (self.request.delivery_info or {}).get("redelivered"):
-        note_redelivery(ids)
-    return str(send_claimed(ids))
+        note_redelivery(ids, claimed_at=claim)
+    return str(send_claimed(ids, claimed_at=claim))
 
 
 @shared_task(name="journey.send_message", ignore_result=True)

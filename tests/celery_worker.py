@@ -1,5 +1,6 @@
 """Start and stop a real Celery worker process for a test."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -51,6 +52,12 @@ class Worker:
         os.kill(child, signal.SIGKILL)
         return child
 
+    def kill_main(self):
+        """SIGKILL the worker's main process only (what holds the broker connection and acks); its pool processes
+        are orphaned and finish or die on their own.  stop() still ends the whole process group."""
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=20)
+
     def kill(self):
         """SIGKILL: no warm shutdown, no ack, nothing cleaned up."""
         os.killpg(self.process.pid, signal.SIGKILL)
@@ -58,7 +65,10 @@ class Worker:
         self.log.close()
 
     def stop(self):
-        if self.process.poll() is None:
+        if self.process.poll() is not None:
+            with contextlib.suppress(ProcessLookupError):  # orphaned pool processes of a killed main process
+                os.killpg(self.process.pid, signal.SIGKILL)
+        else:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=20)

@@ -19,6 +19,12 @@ STORAGES = {
 JOURNEY = {"SITE_URL": "http://testserver"}
 if os.environ.get("TEST_SEND_STALE_AFTER_SECONDS"):
     JOURNEY["SEND_STALE_AFTER_SECONDS"] = int(os.environ["TEST_SEND_STALE_AFTER_SECONDS"])
+# A test's own broker options for a child worker (e.g. a short Redis visibility timeout), as JSON.
+if os.environ.get("TEST_BROKER_TRANSPORT_OPTIONS"):
+    import json
+
+    CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
+                                       **json.loads(os.environ["TEST_BROKER_TRANSPORT_OPTIONS"])}
 # Templates only tests use (a deliberately slow mail, to kill a worker in the middle of sending it).
 TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "tests" / "templates"]  # noqa: F405
 TEMPLATES[0]["OPTIONS"]["libraries"] = {"test_slow": "tests.slow_tags"}  # noqa: F405

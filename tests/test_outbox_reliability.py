@@ -227,3 +227,26 @@ def test_b17_quiet_hours_end_at_the_store_s_wall_clock_hour_on_dst_days(settings
     first = Message.objects.get(to_email="night@example.com", step=1)
     assert first.due_at == datetime(*resume_utc, tzinfo=UTC)
     assert first.due_at.astimezone(ZoneInfo(store_zone or site_zone)).hour == 8
+
+
+def test_a3_a_batch_redelivered_after_its_rows_were_swept_and_claimed_again_counts_no_attempt_and_sends_nothing(
+        settings):
+    """A3 (found with real workers, tests/test_outbox_workers.py): a dead worker's batch comes back from the broker
+    after the sweeper requeued its rows and a new claim took them.  The old batch belongs to a claim that is over:
+    it counts no attempt on the new claim (the new claim counted one already) and leaves the rows to the new batch."""
+    from datetime import timedelta
+
+    settings.JOURNEY = {**settings.JOURNEY, "SEND_STALE_AFTER_SECONDS": 60, "SEND_MAX_ATTEMPTS": 3}
+    message = abandoned("a3@example.com")
+    Message.objects.exclude(pk=message.pk).delete()
+    ids = outbox.claim_due(10)  # attempt 1; its worker dies
+    old_claim = Message.objects.get(pk=message.pk).claimed_at
+    later = timezone.now() + timedelta(minutes=2)
+    assert outbox.requeue_stale(now=later) == (1, 0)
+    assert outbox.claim_due(10, now=later) == ids  # attempt 2, a new batch
+    assert outbox.note_redelivery(ids, claimed_at=old_claim) == (0, 0)  # the first batch, redelivered
+    assert str(outbox.send_claimed(ids, claimed_at=old_claim)).startswith("sent 0,")
+    row = Message.objects.get(pk=message.pk)
+    assert row.state == State.SENDING and row.attempts == 2 and mail.outbox == []
+    assert str(outbox.send_claimed(ids, claimed_at=row.claimed_at)).startswith("sent 1,")  # the new batch
+    assert Message.objects.get(pk=message.pk).attempts == 2 and len(mail.outbox) == 1

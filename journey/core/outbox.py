@@ -179,9 +179,10 @@ def cancel_pending_for_email(email: str, *, reason: str) -> int:
 
 
 # Claiming and sending ------------------------------------------------------------------------------------------
-def claim_due(limit: int, *, now=None, only_ids=None) -> list[int]:
+def claim_due(limit: int, *, now=None, only_ids=None, claimed_at=None) -> list[int]:
     """Mark up to ``limit`` due messages (due by ``now``) as sending and return their ids (skipping rows other
-    workers hold).  The claim itself is stamped with the real time: the sweeper and the batch task measure its age."""
+    workers hold).  The claim itself is stamped with the real time (or ``claimed_at``, taken just before): the
+    sweeper and the batch task measure its age, and the stamp tells this claim from a later one of the same rows."""
     now = now or timezone.now()
     due = Message.objects.select_for_update(skip_locked=True).filter(state=State.SCHEDULED, due_at__lte=now)
     if only_ids is not None:
@@ -190,7 +191,8 @@ def claim_due(limit: int, *, now=None, only_ids=None) -> list[int]:
         ids = list(due.order_by("due_at", "id").values_list("id", flat=True)[:limit])
         if ids:
             Message.objects.filter(id__in=ids).update(
-                state=State.SENDING, claimed_at=timezone.now(), esp_call_started_at=None, attempts=F("attempts") + 1
+                state=State.SENDING, claimed_at=claimed_at or timezone.now(), esp_call_started_at=None,
+                attempts=F("attempts") + 1,
             )
     return ids
 
@@ -222,12 +224,17 @@ def requeue_stale(*, now=None) -> tuple[int, int]:
     return requeued, failed
 
 
-def note_redelivery(ids, *, now=None) -> tuple[int, int]:
+def note_redelivery(ids, *, now=None, claimed_at=None) -> tuple[int, int]:
     """A batch task delivered again after its worker died: one more attempt for each of its rows still waiting for
-    the ESP call, or failed when it has used its ``SEND_MAX_ATTEMPTS``.  Returns (counted, failed)."""
+    the ESP call, or failed when it has used its ``SEND_MAX_ATTEMPTS``.  Returns (counted, failed).
+
+    With the batch's ``claimed_at``, only rows still under that claim count: rows the sweeper requeued and a new
+    claim took already counted that attempt (and belong to the new batch)."""
     now = now or timezone.now()
     max_attempts = journey_settings.SEND_MAX_ATTEMPTS
     waiting = Message.objects.filter(id__in=list(ids), state=State.SENDING, esp_call_started_at__isnull=True)
+    if claimed_at is not None:
+        waiting = waiting.filter(claimed_at=claimed_at)
     failed = waiting.filter(attempts__gte=max_attempts).update(
         state=State.FAILED, closed_at=now,
         close_reason=f"gave up after {max_attempts} attempts: the sending worker stopped each time",
@@ -255,24 +262,27 @@ class SendReport:
                 f"suppressed {self.suppressed}")
 
 
-def send_claimed(ids) -> SendReport:
-    """Send the given claimed messages (each re-checked: only rows still 'sending' are sent)."""
+def send_claimed(ids, *, claimed_at=None) -> SendReport:
+    """Send the given claimed messages (each re-checked: only rows still 'sending' are sent; with ``claimed_at``,
+    only rows still under that claim — a batch redelivered after its rows were claimed again leaves them alone)."""
     from . import events
 
     # The batch's journey events (mail sent, vouchers issued) in one INSERT; the link tokens its mails get, to be
     # blanked out of the copy of each mail the row keeps.
     with events.buffered(), tokens.collecting() as raw_tokens:
-        return _send_claimed(ids, raw_tokens)
+        return _send_claimed(ids, raw_tokens, claimed_at)
 
 
-def _send_claimed(ids, raw_tokens=frozenset()) -> SendReport:
+def _send_claimed(ids, raw_tokens=frozenset(), claimed_at=None) -> SendReport:
     report = SendReport()
     # A row claimed longer ago than the sweep age belongs to the sweeper (which counts the attempt): a task
     # redelivered again and again after its worker died (a broker that does not flag redeliveries) stops here.
     fresh = timezone.now() - timedelta(seconds=journey_settings.SEND_STALE_AFTER_SECONDS)
-    messages = list(Message.objects.filter(
-        id__in=list(ids), state=State.SENDING, esp_call_started_at__isnull=True, claimed_at__gte=fresh,
-    ).select_related("user").order_by("due_at", "id"))
+    rows = Message.objects.filter(id__in=list(ids), state=State.SENDING, esp_call_started_at__isnull=True,
+                                  claimed_at__gte=fresh)
+    if claimed_at is not None:
+        rows = rows.filter(claimed_at=claimed_at)
+    messages = list(rows.select_related("user").order_by("due_at", "id"))
     if not messages:
         return report
     started = time.perf_counter()
@@ -483,13 +493,16 @@ def send_due(*, via="tick", now=None, enqueue=None) -> str:
     deadline = time.monotonic() + journey_settings.SEND_JOB_SECONDS
     report, batches = SendReport(), 0
     while time.monotonic() < deadline:
-        ids = claim_due(batch, now=now)
+        claimed_at = timezone.now()
+        ids = claim_due(batch, now=now, claimed_at=claimed_at)
         if not ids:
             break
         batches += 1
         if via == "celery":
-            enqueue = enqueue or _enqueue_send
-            enqueue(ids)
+            if enqueue is None:
+                _enqueue_send(ids, claimed_at)  # the batch task carries its claim
+            else:
+                enqueue(ids)
         else:
             report.add(send_claimed(ids))
         if len(ids) < batch:
@@ -526,7 +539,7 @@ def send_soon(message_id):
     transaction.on_commit(enqueue)
 
 
-def _enqueue_send(ids):
+def _enqueue_send(ids, claimed_at=None):
     from ..tasks import send_messages
 
-    send_messages.delay(list(ids))
+    send_messages.delay(list(ids), claimed_at.isoformat() if claimed_at else None)
