@@ -29,6 +29,8 @@ run: install
 	$(PY) manage.py migrate --no-input -v 0
 	$(RUN_ENV) $(PY) manage.py load_demo --size $(SIZE)
 	$(RUN_ENV) $(PY) manage.py journey_rebuild_related
+	@# One pass of every due job now, so the journey map's health is true before beat's first tick.
+	$(RUN_ENV) $(PY) manage.py journey_tick
 	@mkdir -p var
 	@echo "Starting the Celery worker (with beat) in the background: log in var/worker.log"
 	@$(RUN_ENV) $(VENV)/bin/celery -A shop worker -B --schedule var/celerybeat-schedule --concurrency 2 \
