@@ -63,3 +63,14 @@ def client():
     from django.test import Client
 
     return Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
+
+
+@pytest.fixture
+def scripted_esp(settings):
+    """The ESP as a script (tests/esp.py): each send answers what the test queued (success, an error, a delay)."""
+    from . import esp
+
+    settings.EMAIL_BACKEND = "tests.esp.ScriptedESPBackend"
+    esp.SCRIPT.clear()
+    yield esp.SCRIPT
+    esp.SCRIPT.clear()

@@ -15,18 +15,9 @@ from journey.core.models import Message, Suppression, TrackingEvent
 from journey.recovery import services
 from journey.recovery.models import BasketActivity
 from journey.test.factories import basket_with, default_sequence, make_idle
-from tests import esp
 
 pytestmark = pytest.mark.django_db
 State = Message.State
-
-
-@pytest.fixture
-def scripted_esp(settings):
-    settings.EMAIL_BACKEND = "tests.esp.ScriptedESPBackend"
-    esp.SCRIPT.clear()
-    yield esp.SCRIPT
-    esp.SCRIPT.clear()
 
 
 def abandoned(email="shopper@example.com"):

@@ -21,19 +21,10 @@ from journey.loyalty import followups
 from journey.loyalty.followups_models import WinbackProgram
 from journey.recovery.models import BasketActivity
 from journey.test.factories import basket_with
-from tests import esp
 from tests.test_outbox import POSTMARK_EVENT, abandoned
 
 pytestmark = pytest.mark.django_db
 State = Message.State
-
-
-@pytest.fixture
-def scripted_esp(settings):
-    settings.EMAIL_BACKEND = "tests.esp.ScriptedESPBackend"
-    esp.SCRIPT.clear()
-    yield esp.SCRIPT
-    esp.SCRIPT.clear()
 
 
 # C25 — a tracking webhook that fails half-way is processed in full when the ESP retries it -------------------------
