@@ -318,3 +318,5 @@ class CampaignAdmin(BoundedNumbersMixin, admin.ModelAdmin):
         name = slugify(f"{campaign.slug}-{batch.prefix or 'codes'}-{batch.pk}")
         return csv_response(itertools.chain([header], rows), f"{name}.csv", stream=True)
 
+
+from . import quantity_admin  # noqa: E402,F401 - the quantity promotions' admin

@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..core.admin_numbers import BoundedNumbersMixin
-from ..insights.journey_map import currency
+from ..core.reporting import currency
 from . import quantity
 from .quantity import QuantityPromotion, QuantityTier
 

@@ -3,8 +3,8 @@
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from ..core.registry import Health, Metric, Tool, Touchpoint
 from ..phases import Phase
-from ..registry import Health, Metric, Tool, Touchpoint
 from .models import Channel
 
 
@@ -48,4 +48,15 @@ TOOL = Tool(
 
 
 def register_all(registry):
+    from . import quantity_tool
+
     registry.register(TOOL)
+    quantity_tool.register_all(registry)
+
+
+def connect():
+    """Wire the tool (JourneyConfig.ready() calls this when ``journey.promotions`` is in JOURNEY["TOOLS"])."""
+    from . import privacy, receivers
+
+    privacy.connect()
+    receivers.connect()
