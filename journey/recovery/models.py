@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..core.outbox.channels import CHOICES as CHANNEL_CHOICES
 from ..core.outbox.channels import check_channel
+from ..core.outbox.channels.onsite import basket_address, user_address
 from ..exceptions import UnknownChannel
 
 
@@ -75,6 +76,12 @@ class BasketActivity(models.Model):
     @property
     def subject_key(self):
         return f"recovery:basket:{self.basket_id}:cycle:{self.cycle}"
+
+    @property
+    def onsite_address(self):
+        """Where an on-site reminder about this basket shows: to its customer when signed in, else to the browser
+        holding the basket (or one that restored it from a journey link)."""
+        return user_address(self.user_id) if self.user_id else basket_address(self.basket_id)
 
 
 class RecoveryStep(models.Model):

@@ -126,4 +126,8 @@ def cancel_pending_for_email(email: str, *, reason: str, channel: str = "") -> i
     pending = Message.objects.filter(to_email=suppression.normalize(email), marketing=True)
     if channel:
         pending = pending.filter(channel=channel)
+    if channel in ("", channels.ONSITE):
+        from .. import onsite
+
+        onsite.withdraw_live(email)  # an on-site message already showing is taken down too
     return cancel(pending, reason)
