@@ -10,6 +10,7 @@ from django.core.signing import Signer
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from journey.core import events, onsite, outbox, suppression
@@ -249,3 +250,43 @@ def test_a_page_costs_no_query_while_no_onsite_message_is_live_and_one_when_one_
     with CaptureQueriesContext(connection) as nobody:
         assert onsite.message_for(anonymous) is None
     assert len(nobody) == 0
+
+
+# Part 4: the admin preview and the test mail render through the outbox's channel backend --------------------------
+def test_the_owner_chooses_a_steps_channel_in_the_admin(admin_client):
+    data = {"position": "9", "delay_hours": "12", "is_active": "on", "channel": "onsite", "incentive": "",
+            "incentive_value": "", "incentive_valid_days": "7", "incentive_min_basket": "0.00",
+            "template": "journey/mail/recovery"}
+    response = admin_client.post(reverse("admin:journey_recoverystep_add"), data)
+    assert response.status_code == 302
+    assert RecoveryStep.objects.get(position=9).channel == "onsite"
+    response = admin_client.post(reverse("admin:journey_recoverystep_add"), {**data, "position": "10",
+                                                                             "channel": "sms"})
+    assert response.status_code == 200 and not RecoveryStep.objects.filter(position=10).exists()
+
+
+def test_the_preview_of_an_onsite_step_is_the_banner_the_outbox_would_show(admin_client, shopper):
+    step = onsite_sequence()
+    response = admin_client.get(reverse("admin:journey_recoverystep_preview", args=[step.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Your basket is waiting" in content and "SAMPLE-CODE" in content
+    assert not Message.objects.exists() and not JourneyEvent.objects.filter(kind__startswith="message_").exists()
+
+
+def test_the_recovery_admin_has_no_rendering_path_of_its_own():
+    import inspect
+
+    from journey.recovery import admin as recovery_admin
+
+    source = inspect.getsource(recovery_admin)
+    assert "render_to_string" not in source and "EmailMultiAlternatives" not in source
+    assert "outbox.render(" in source
+
+
+def test_a_test_mail_of_an_onsite_step_is_still_a_mail(admin_client, admin_user, shopper):
+    step = onsite_sequence()
+    admin_client.post(reverse("admin:journey_recoverystep_changelist"),
+                      {"action": "send_test_mail_to_me", "_selected_action": [step.pk]}, follow=True)
+    assert len(mail.outbox) == 1 and mail.outbox[0].subject.startswith("[TEST] ")
+    assert mail.outbox[0].tags == ["journey", "recovery", "test"] and not Message.objects.exists()

@@ -37,7 +37,9 @@ class OnsiteBackend(ChannelBackend):
 
     def render(self, message, kind, context: dict, extra=None) -> Rendered:
         templates = [t for t in (context.get("mail_template"), kind.template) if t]
-        context = {**context, "message": message, "action_url": reverse("journey:onsite-go", args=[message.pk])}
+        if "action_url" not in context:  # (a preview passes its own)
+            context = {**context, "action_url": reverse("journey:onsite-go", args=[message.pk])}
+        context = {**context, "message": message}
         subject = " ".join(select_template([f"{t}_onsite_subject.txt" for t in templates]).render(context).split())
         html = select_template([f"{t}_onsite.html" for t in templates]).render(context).strip()
         return Rendered(subject=subject, text=subject, html=html)
