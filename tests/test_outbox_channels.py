@@ -290,3 +290,19 @@ def test_a_test_mail_of_an_onsite_step_is_still_a_mail(admin_client, admin_user,
                       {"action": "send_test_mail_to_me", "_selected_action": [step.pk]}, follow=True)
     assert len(mail.outbox) == 1 and mail.outbox[0].subject.startswith("[TEST] ")
     assert mail.outbox[0].tags == ["journey", "recovery", "test"] and not Message.objects.exists()
+
+
+def test_erasing_a_guest_erases_their_onsite_message_and_its_events():
+    from journey.core import privacy
+
+    basket = basket_with()
+    services.capture_email(basket, "guest@example.com", BasketActivity.Source.CHECKOUT)
+    onsite_sequence()
+    message = abandon_and_send(basket)
+    holder = browser(oscar_open_basket=Signer().sign(basket.pk))
+    holder.get(PAGE)
+    holder.post(f"/journey/m/{message.pk}/dismiss/", {"forever": "1"})
+    assert JourneyEvent.objects.filter(ref=str(message.pk), kind__startswith="message_").count() == 2
+    privacy.erase(email="guest@example.com")
+    assert not JourneyEvent.objects.filter(ref=str(message.pk), kind__startswith="message_").exists()
+    assert not Message.objects.filter(pk=message.pk).exists()
