@@ -8,6 +8,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from .conf import journey_settings
+from .core.celery_app import celery_app_configured
 
 REQUIRED_OSCAR_APPS = ("basket", "order", "offer", "voucher", "catalogue", "partner", "customer", "checkout")
 
@@ -98,14 +99,6 @@ def check_celery(app_configs=None, **kwargs):
             id="journey.W003",
         )
     ]
-
-
-def celery_app_configured():
-    from celery import current_app
-
-    app = current_app._get_current_object()
-    # Celery's fallback app is called "default" and has no broker; a project's app has a name or a broker.
-    return app.main not in (None, "default") or bool(app.conf.broker_url)
 
 
 @register(Tags.security, deploy=True)

@@ -47,6 +47,8 @@ DEFAULTS = {
     "SEND_RETRY_BASE_SECONDS": 60,
     # A message left "sending" longer than this was abandoned by a dead worker or a lost task: the sweeper acts.
     "SEND_STALE_AFTER_SECONDS": 300,
+    # An on-site message is shown for this many days after it was sent (then it lapses, unseen or not).
+    "ONSITE_MESSAGE_DAYS": 7,
     # How long the unsubscribe link in a mail works.
     "UNSUBSCRIBE_TOKEN_DAYS": 365,
     # Consent policy for marketing mail: "notice" (any captured email, with a notice at capture and an

@@ -47,6 +47,9 @@ class Kind(models.TextChoices):
     MAIL_SENT = "mail_sent", _("Mail sent")
     MAIL_OPENED = "mail_opened", _("Mail opened")
     MAIL_CLICKED = "mail_clicked", _("Mail clicked")
+    MESSAGE_SHOWN = "message_shown", _("On-site message shown")
+    MESSAGE_CLICKED = "message_clicked", _("On-site message clicked")
+    MESSAGE_DISMISSED = "message_dismissed", _("On-site message dismissed")
     VOUCHER_ISSUED = "voucher_issued", _("Voucher issued")
     VOUCHER_REDEEMED = "voucher_redeemed", _("Voucher redeemed")
 
@@ -63,6 +66,9 @@ DEFAULT_PHASE = {
     Kind.MAIL_SENT: Phase.SELL,
     Kind.MAIL_OPENED: Phase.SELL,
     Kind.MAIL_CLICKED: Phase.SELL,
+    Kind.MESSAGE_SHOWN: Phase.SELL,
+    Kind.MESSAGE_CLICKED: Phase.SELL,
+    Kind.MESSAGE_DISMISSED: Phase.SELL,
     Kind.VOUCHER_ISSUED: Phase.RETAIN,
     Kind.VOUCHER_REDEEMED: Phase.SELL,
 }

@@ -200,7 +200,8 @@ def _events(subject, *, dry_run):
     from . import events
     from .models import JourneyEvent
 
-    mail_kinds = [events.Kind.MAIL_SENT, events.Kind.MAIL_OPENED, events.Kind.MAIL_CLICKED]
+    mail_kinds = [events.Kind.MAIL_SENT, events.Kind.MAIL_OPENED, events.Kind.MAIL_CLICKED,
+                  events.Kind.MESSAGE_SHOWN, events.Kind.MESSAGE_CLICKED, events.Kind.MESSAGE_DISMISSED]
     voucher_kinds = [events.Kind.VOUCHER_ISSUED, events.Kind.VOUCHER_REDEEMED]
     q = (Q(user_id__in=subject.user_ids) | Q(visitor_id__in=subject.visitor_ids) |
          Q(order_id__in=subject.order_ids) | Q(basket_id__in=subject.basket_ids) |
