@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
 
-from journey.loyalty.profile_import import ProfileImportError, decode, import_profiles
+from journey.loyalty.profiles.importer import ProfileImportError, decode, import_profiles
 
 
 class Command(BaseCommand):
