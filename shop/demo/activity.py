@@ -234,8 +234,17 @@ def _track(message, event_type, when):
 
 
 # Retain ------------------------------------------------------------------------------------------------------------
+def _retain_installed():
+    """The Retain programs are journey's loyalty package: a shop without it (JOURNEY["TOOLS"]) gets no Retain demo."""
+    from journey.conf import tool_installed
+
+    return tool_installed("journey.loyalty")
+
+
 def _switch_on_programs():
     """What the admin does on each program's page: tick "active" and save the program's one row."""
+    if not _retain_installed():
+        return
     from journey.loyalty.birthdays.models import BirthdayProgram
     from journey.loyalty.followups.models import PostPurchaseProgram, WinbackProgram
 
@@ -256,7 +265,9 @@ def _households(exclude=()):
 
 def seed_retain(report, products, *, now):
     """Birthday, post-purchase and win-back mails through their own services and the outbox, opens and clicks,
-    and a few redemptions in Oscar's checkout."""
+    and a few redemptions in Oscar's checkout.  Nothing without journey's loyalty package."""
+    if not _retain_installed():
+        return
     from journey.core import outbox
     from journey.core.models import Message
     from journey.loyalty.birthdays import services as birthdays
