@@ -77,7 +77,7 @@ def check_tool_packages(app_configs=None, **kwargs):
     """Each JOURNEY["TOOLS"] entry is a tool package: importable, with tool.register_all and tool.connect.
     JourneyConfig.ready() skips an entry that is not, so this check can name it."""
     hint = ("List dotted paths of tool packages, e.g. \"journey.loyalty\" or your own \"shop.points\", each with a "
-            "tool.py defining register_all(registry) and connect() (docs/architecture.md, \"How to add a tool\").")
+            "tool.py defining register_all(registry) and connect() (docs/settings.md, TOOLS).")
     try:
         packages = tool_packages()
     except JourneyConfigurationError as exc:
