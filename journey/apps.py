@@ -17,4 +17,5 @@ class JourneyConfig(AppConfig):
 
         receivers.connect()
         for package in tool_packages():
-            import_string(f"{package}.tool.connect")()
+            if checks.tool_package_problem(package) is None:  # else the system check journey.E030 names it
+                import_string(f"{package}.tool.connect")()

@@ -1,5 +1,6 @@
 """System checks: tell a developer what journey needs and is missing, with ids journey.E001…"""
 
+import importlib
 from urllib.parse import urlsplit
 
 from django.apps import apps
@@ -7,8 +8,9 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from .conf import journey_settings
+from .conf import journey_settings, tool_packages
 from .core.celery_app import celery_app_configured
+from .exceptions import JourneyConfigurationError
 
 REQUIRED_OSCAR_APPS = ("basket", "order", "offer", "voucher", "catalogue", "partner", "customer", "checkout")
 
@@ -50,6 +52,39 @@ def _has_basket_middleware():
         if isinstance(cls, type) and issubclass(cls, BasketMiddleware):
             return True
     return False
+
+
+def tool_package_problem(package: str) -> str | None:
+    """Why journey cannot use the ``JOURNEY["TOOLS"]`` entry ``package`` (None: it can): the package must import
+    and have a ``tool`` module with ``register_all(registry)`` and ``connect()``."""
+    try:
+        importlib.import_module(package)
+    except ImportError as exc:
+        return f"cannot be imported ({exc})"
+    try:
+        tool = importlib.import_module(f"{package}.tool")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"{package}.tool":
+            return "has no tool module (tool.py)"
+        return f"has a tool module that cannot be imported ({exc})"
+    except ImportError as exc:
+        return f"has a tool module that cannot be imported ({exc})"
+    missing = [f"no {name}()" for name in ("register_all", "connect") if not callable(getattr(tool, name, None))]
+    return f"has a tool module with {' and '.join(missing)}" if missing else None
+
+
+@register()
+def check_tool_packages(app_configs=None, **kwargs):
+    """Each JOURNEY["TOOLS"] entry is a tool package: importable, with tool.register_all and tool.connect.
+    JourneyConfig.ready() skips an entry that is not, so this check can name it."""
+    hint = ("List dotted paths of tool packages, e.g. \"journey.loyalty\" or your own \"shop.points\", each with a "
+            "tool.py defining register_all(registry) and connect() (docs/settings.md, TOOLS).")
+    try:
+        packages = tool_packages()
+    except JourneyConfigurationError as exc:
+        return [Error(str(exc), hint=hint, id="journey.E030")]
+    return [Error(f"JOURNEY['TOOLS'] names {package!r}, which {problem}.", hint=hint, obj=package, id="journey.E030")
+            for package in packages if (problem := tool_package_problem(package))]
 
 
 @register()

@@ -156,10 +156,12 @@ def tool_modules(name: str):
     has one, imported, in ``JOURNEY["TOOLS"]`` order: how the central files loop over the tools."""
     modules = []
     for package in tool_packages():
+        module = f"{package}.{name}"
         try:
-            modules.append(importlib.import_module(f"{package}.{name}"))
+            modules.append(importlib.import_module(module))
         except ModuleNotFoundError as exc:
-            if exc.name != f"{package}.{name}":
+            # The package has no such module, or the package itself is missing (system check journey.E030).
+            if not exc.name or not (module == exc.name or module.startswith(exc.name + ".")):
                 raise
     return modules
 

@@ -1,5 +1,5 @@
 """Basket recovery in Django admin: the mail sequence (with a preview and a test mail per step), every tracked basket
-with its timeline, and the recovery report.  Thin: the numbers and the timeline come from ``recovery.report``."""
+with its timeline, and the recovery report.  Thin: the numbers and the timeline come from ``recovery.numbers``."""
 
 from __future__ import annotations
 
@@ -29,11 +29,12 @@ from ..core import outbox
 from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.models import Message
 from ..core.registry import Metric
-from ..core.reporting import PERIODS, currency, requested_period, trim_leading_empty
+from ..core.reporting import PERIODS, currency, requested_period, store_time_zone, trim_leading_empty
+from ..core.reporting.mail_chart import build_chart
 from ..related.api import related_for_basket
-from . import report
 from .mail import basket_context
 from .models import BasketActivity, RecoveryStep
+from .numbers import daily_series, recovery_numbers, timeline
 from .services import MAIL_KIND
 
 logger = logging.getLogger(__name__)
@@ -347,20 +348,20 @@ class BasketActivityAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         activity = self.get_object(request, unquote(object_id))
-        extra = {"timeline": report.timeline(activity) if activity else [],
-                 "store_time_zone": report.store_time_zone()}
+        extra = {"timeline": timeline(activity) if activity else [],
+                 "store_time_zone": store_time_zone()}
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def report_view(self, request):
         if not request.user.has_perm("journey.view_basketactivity"):
             raise PermissionDenied
         period, start, end = requested_period(request)
-        numbers = report.recovery_numbers(start, end)
-        days = report.daily_series(start, end)
+        numbers = recovery_numbers(start, end)
+        days = daily_series(start, end)
         if len(days) > 92:
             days = _trim_leading_zeros(days)
         money = currency()
-        tz = report.store_time_zone()
+        tz = store_time_zone()
         headline = [
             Metric(_("Abandoned & chased"), numbers.started),
             Metric(_("Not chased"), numbers.not_chased),
@@ -382,7 +383,7 @@ class BasketActivityAdmin(admin.ModelAdmin):
             "headline": headline,
             "not_chased_reasons": [(gettext(reason) if reason else gettext("(no reason recorded)"), n)
                                    for reason, n in numbers.not_chased_reasons],
-            "chart": report.build_chart(days, currency=money),
+            "chart": build_chart(days, currency=money),
             "periods": [(key, label) for key, (label, _days) in PERIODS.items()],
             "period": period,
             "start_day": local_start.date(),

@@ -22,7 +22,7 @@ def health():
 
 
 def metrics(start, end):
-    from .report import recovery_numbers
+    from .numbers import recovery_numbers
 
     numbers = recovery_numbers(start, end)
     rows = [

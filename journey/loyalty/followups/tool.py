@@ -4,13 +4,13 @@
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ..core.models import Message
-from ..core.registry import Health, Tool, Touchpoint
-from ..phases import Phase
-from . import followups_mail  # noqa: F401  (registers the two mail kinds with the outbox)
-from .followups import POST_PURCHASE, WINBACK
-from .followups_models import PostPurchaseProgram, WinbackProgram
-from .numbers import metrics_for
+from ...core.models import Message
+from ...core.registry import Health, Tool, Touchpoint
+from ...phases import Phase
+from ..numbers import metrics_for
+from . import mail  # noqa: F401  (registers the two mail kinds with the outbox)
+from .models import PostPurchaseProgram, WinbackProgram
+from .services import POST_PURCHASE, WINBACK
 
 
 def _scheduled(tool):

@@ -1,7 +1,7 @@
 """The post-purchase and win-back programs in Django admin (one settings page each) and the Retain report of every
 Retain program that mails (post-purchase, win-back, birthday).
 
-Thin: the numbers come from ``loyalty.numbers``, the chart layout from ``recovery.report.build_chart``."""
+Thin: the numbers come from ``loyalty.numbers``, the chart layout from ``core.reporting.mail_chart``."""
 
 from __future__ import annotations
 
@@ -16,15 +16,15 @@ from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..core import vouchers
-from ..core.admin_numbers import BoundedNumbersMixin
-from ..core.registry import registry
-from ..core.reporting import PERIODS, currency, requested_period, store_time_zone, trim_leading_empty
-from ..phases import Phase
-from ..recovery.report import build_chart
-from . import numbers
-from .followups import POST_PURCHASE, WINBACK
-from .followups_models import PostPurchaseProgram, WinbackProgram
+from ...core import vouchers
+from ...core.admin_numbers import BoundedNumbersMixin
+from ...core.registry import registry
+from ...core.reporting import PERIODS, currency, requested_period, store_time_zone, trim_leading_empty
+from ...core.reporting.mail_chart import build_chart
+from ...phases import Phase
+from .. import numbers
+from .models import PostPurchaseProgram, WinbackProgram
+from .services import POST_PURCHASE, WINBACK
 
 VOUCHER_FIELDS = ("discount_kind", "discount_value", "valid_days", "min_basket")
 

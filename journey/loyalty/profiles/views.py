@@ -6,8 +6,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from .forms import ProfileForm
 from .models import CustomerProfile
-from .profile_forms import ProfileForm
 
 SOURCE = "account page"
 

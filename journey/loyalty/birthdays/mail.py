@@ -5,18 +5,18 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from ..core import outbox
-from ..core.outbox import MessageKind, NotEligible, register_kind
-from .birthday_models import DEFAULT_TEMPLATE, BirthdayReward
-from .birthdays import KIND, TOOL
-from .consent import marketing_allowed
+from ...core import outbox
+from ...core.outbox import MessageKind, NotEligible, register_kind
+from ..profiles.consent import marketing_allowed
+from .models import DEFAULT_TEMPLATE, BirthdayReward
+from .services import KIND, TOOL
 
 
 def prepare_batch(messages):
     """Contexts for a batch of birthday mails in a fixed number of queries (see MessageKind.prepare_batch)."""
     rewards = BirthdayReward.objects.select_related("user", "voucher", "voucher__voucher").in_bulk(
         [(m.context or {}).get("reward_id") for m in messages])
-    from .models import CustomerProfile
+    from ..profiles.models import CustomerProfile
 
     profiles = {p.user_id: p for p in CustomerProfile.objects.filter(
         user_id__in=[r.user_id for r in rewards.values()])}

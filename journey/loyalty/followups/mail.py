@@ -17,12 +17,13 @@ from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
 from oscar.core.loading import get_model
 
-from ..core import outbox, vouchers
-from ..core.outbox import MessageKind, NotEligible, register_kind
-from ..related.api import related_for_baskets
-from . import followups
-from .followups import POST_PURCHASE, WINBACK
-from .followups_models import PostPurchaseProgram, WinbackProgram
+from ...core import outbox, vouchers
+from ...core.outbox import MessageKind, NotEligible, register_kind
+from ...related.api import related_for_baskets
+from ..orders import is_cancelled, live_orders
+from . import services as followups
+from .models import PostPurchaseProgram, WinbackProgram
+from .services import POST_PURCHASE, WINBACK
 
 logger = logging.getLogger(__name__)
 Order = get_model("order", "Order")
@@ -88,7 +89,7 @@ def prepare_post_purchase_batch(messages):
             contexts[message.pk] = NotEligible("the order no longer exists")
         elif not program.is_active:
             contexts[message.pk] = NotEligible("the post-purchase program is turned off")
-        elif followups.is_cancelled(order.status):
+        elif is_cancelled(order.status):
             contexts[message.pk] = NotEligible("the order was cancelled or refunded")
         elif not followups.marketing_ok(order.user_id, profiles):
             contexts[message.pk] = NotEligible("the customer has not consented to marketing mail")
@@ -120,11 +121,11 @@ def _last_orders(messages):
     emails = {m.to_email for m in messages if not m.user_id}
     last = {}
     if user_ids:
-        for row in followups.live_orders().filter(user_id__in=user_ids).values("user_id").annotate(
+        for row in live_orders().filter(user_id__in=user_ids).values("user_id").annotate(
                 last=Max("date_placed")).order_by():
             last[("user", row["user_id"])] = row["last"]
     if emails:
-        for row in followups.live_orders().filter(user__isnull=True).annotate(address=Lower("guest_email")).filter(
+        for row in live_orders().filter(user__isnull=True).annotate(address=Lower("guest_email")).filter(
                 address__in=emails).values("address").annotate(last=Max("date_placed")).order_by():
             last[("email", row["address"])] = row["last"]
     return last

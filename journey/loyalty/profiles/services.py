@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..conf import journey_settings
+from ...conf import journey_settings
 from .models import CustomerProfile
 
 Consent = CustomerProfile.Consent
@@ -136,9 +136,9 @@ def update_profile(user, *, birthday=UNCHANGED, consent=UNCHANGED, wording="", s
 
 
 def _apply_consent(user, consent):
-    from ..core import outbox
-    from ..core.models import Suppression
-    from ..core.suppression import normalize
+    from ...core import outbox
+    from ...core.models import Suppression
+    from ...core.suppression import normalize
 
     email = normalize(getattr(user, "email", ""))
     if not email:
@@ -163,8 +163,8 @@ def withdraw_on_unsubscribe(entry, *, now=None) -> int:
     Returns how many profiles changed (a profile already withdrawn is not changed again)."""
     from django.contrib.auth import get_user_model
 
-    from ..core.models import Suppression
-    from ..core.suppression import normalize
+    from ...core.models import Suppression
+    from ...core.suppression import normalize
 
     email = normalize(entry.email)
     if entry.reason != Suppression.Reason.UNSUBSCRIBED or not email:

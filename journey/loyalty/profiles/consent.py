@@ -1,6 +1,6 @@
 """May journey send a customer marketing mail?  One answer for every Retain program."""
 
-from ..conf import journey_settings
+from ...conf import journey_settings
 from .models import CustomerProfile
 
 

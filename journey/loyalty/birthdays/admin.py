@@ -5,9 +5,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..core.admin_numbers import BoundedNumbersMixin
-from .birthday_models import BirthdayProgram, BirthdayReward
-from .models import CustomerProfile
+from ...core.admin_numbers import BoundedNumbersMixin
+from ..profiles.models import CustomerProfile
+from .models import BirthdayProgram, BirthdayReward
 
 
 @admin.register(BirthdayProgram)

@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .models import ProgramTerms
+from ..programs import ProgramTerms
 
 
 class SingleRowProgram(ProgramTerms):

@@ -19,16 +19,16 @@ from datetime import UTC, timedelta
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils import timezone
 from oscar.core.loading import get_model
 
-from ..conf import journey_settings
-from ..core import outbox, suppression
-from ..core.models import Message
-from .consent import marketing_allowed
-from .followups_models import PostPurchaseProgram, WinbackProgram
-from .models import CustomerProfile
+from ...conf import journey_settings
+from ...core import outbox, suppression
+from ...core.models import Message
+from ..orders import cancelled_statuses, is_cancelled, live_orders
+from ..profiles.consent import marketing_allowed
+from ..profiles.models import CustomerProfile
+from .models import PostPurchaseProgram, WinbackProgram
 
 logger = logging.getLogger(__name__)
 Order = get_model("order", "Order")
@@ -39,24 +39,6 @@ WINBACK_LOCK = 0x4A4F5701  # PostgreSQL advisory lock of the win-back job ("JOW"
 
 
 # Shared checks ----------------------------------------------------------------------------------------------------
-def cancelled_statuses() -> list[str]:
-    """``JOURNEY["ORDER_CANCELLED_STATUSES"]``, lower-cased."""
-    return sorted({str(status).strip().lower() for status in journey_settings.ORDER_CANCELLED_STATUSES})
-
-
-def is_cancelled(status) -> bool:
-    return str(status or "").strip().lower() in cancelled_statuses()
-
-
-def live_orders(queryset=None):
-    """Orders that count (not cancelled nor refunded)."""
-    queryset = Order.objects.all() if queryset is None else queryset
-    statuses = cancelled_statuses()
-    if not statuses:
-        return queryset
-    return queryset.annotate(journey_status=Lower("status")).exclude(journey_status__in=statuses)
-
-
 def profiles_for(user_ids) -> dict[int, CustomerProfile]:
     ids = {pk for pk in user_ids if pk}
     return {p.user_id: p for p in CustomerProfile.objects.filter(user_id__in=ids)} if ids else {}

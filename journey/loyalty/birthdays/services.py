@@ -27,12 +27,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..conf import journey_settings
-from ..core import outbox, suppression, vouchers
-from ..core.reporting import store_time_zone
-from .birthday_models import BirthdayProgram, BirthdayReward
-from .consent import marketing_allowed
-from .models import CustomerProfile
+from ...conf import journey_settings
+from ...core import outbox, suppression, vouchers
+from ...core.reporting import store_time_zone
+from ..profiles.consent import marketing_allowed
+from ..profiles.models import CustomerProfile
+from .models import BirthdayProgram, BirthdayReward
 
 logger = logging.getLogger(__name__)
 TOOL = "birthday"

@@ -7,7 +7,7 @@ from django.db import models
 from django.template.loader import get_template
 from django.utils.translation import gettext_lazy as _
 
-from .models import ProgramTerms
+from ..programs import ProgramTerms
 
 DEFAULT_TEMPLATE = "journey/mail/birthday"
 
@@ -41,7 +41,7 @@ class BirthdayProgram(ProgramTerms):
 
     def clean(self):
         super().clean()
-        from ..core.vouchers import InvalidTerms, validate_terms
+        from ...core.vouchers import InvalidTerms, validate_terms
 
         try:
             validate_terms(self.discount_kind, self.discount_value, self.min_basket)

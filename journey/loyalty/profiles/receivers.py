@@ -7,7 +7,7 @@ logger = logging.getLogger(__name__)
 
 
 def address_suppressed(sender, suppression, **kwargs):
-    from . import profiles
+    from . import services as profiles
 
     try:
         profiles.withdraw_on_unsubscribe(suppression)
@@ -16,6 +16,6 @@ def address_suppressed(sender, suppression, **kwargs):
 
 
 def connect():
-    from ..signals import address_suppressed as signal
+    from ...signals import address_suppressed as signal
 
     signal.connect(address_suppressed, dispatch_uid="journey.loyalty.consent.address_suppressed")

@@ -7,10 +7,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..core.admin_numbers import BoundedNumbersMixin
+from ...core.admin_numbers import BoundedNumbersMixin
+from .importer import ProfileImportError, decode, import_profiles
 from .models import CustomerProfile
-from .profile_import import ProfileImportError, decode, import_profiles
-from .profiles import UNCHANGED, language_choices, update_profile, validate_birthday
+from .services import UNCHANGED, language_choices, update_profile, validate_birthday
 
 Consent = CustomerProfile.Consent
 MAX_UPLOAD_BYTES = 20 * 2**20

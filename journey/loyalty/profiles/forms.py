@@ -7,7 +7,7 @@ from django.utils.dates import MONTHS
 from django.utils.translation import gettext_lazy as _
 
 from .models import CustomerProfile
-from .profiles import (
+from .services import (
     OLDEST_BIRTH_YEAR,
     UNCHANGED,
     consent_wording,

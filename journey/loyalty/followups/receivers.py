@@ -25,15 +25,16 @@ def _safely(func, *args, **kwargs):
 
 def order_placed(sender, order, user=None, **kwargs):
     """Sent inside the checkout's transaction: act once it has committed, in the language the shopper used."""
-    from . import followups
+    from . import services as followups
 
     transaction.on_commit(_safely(followups.on_order_placed, order.pk, language=translation.get_language() or ""))
 
 
 def order_status_changed(sender, order, old_status=None, new_status=None, **kwargs):
-    from . import followups
+    from .. import orders
+    from . import services as followups
 
-    if followups.is_cancelled(new_status):
+    if orders.is_cancelled(new_status):
         transaction.on_commit(_safely(followups.on_order_status_changed, order.pk, new_status))
 
 

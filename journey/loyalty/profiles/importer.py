@@ -29,9 +29,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext
 
-from ..exceptions import JourneyError
+from ...exceptions import JourneyError
 from .models import CustomerProfile
-from .profiles import update_profile, validate_birthday
+from .services import update_profile, validate_birthday
 
 Consent = CustomerProfile.Consent
 KNOWN_COLUMNS = ("email", "birthday", "birth_month", "birth_day", "birth_year", "birthday_entered_at",
