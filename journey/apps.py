@@ -12,10 +12,10 @@ class JourneyConfig(AppConfig):
     def ready(self):
         # Only wiring: system checks, the core's receivers, then each installed tool package connects itself.
         from . import checks  # noqa: F401
-        from .conf import tool_packages
+        from .conf import tool_package_problem, tool_packages
         from .core import receivers
 
         receivers.connect()
         for package in tool_packages():
-            if checks.tool_package_problem(package) is None:  # else the system check journey.E030 names it
+            if tool_package_problem(package) is None:  # else the system check journey.E030 names it
                 import_string(f"{package}.tool.connect")()

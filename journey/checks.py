@@ -1,6 +1,5 @@
 """System checks: tell a developer what journey needs and is missing, with ids journey.E001…"""
 
-import importlib
 from urllib.parse import urlsplit
 
 from django.apps import apps
@@ -8,7 +7,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from .conf import journey_settings, tool_packages
+from .conf import journey_settings, tool_package_problem, tool_packages
 from .core.celery_app import celery_app_configured
 from .exceptions import JourneyConfigurationError
 
@@ -52,25 +51,6 @@ def _has_basket_middleware():
         if isinstance(cls, type) and issubclass(cls, BasketMiddleware):
             return True
     return False
-
-
-def tool_package_problem(package: str) -> str | None:
-    """Why journey cannot use the ``JOURNEY["TOOLS"]`` entry ``package`` (None: it can): the package must import
-    and have a ``tool`` module with ``register_all(registry)`` and ``connect()``."""
-    try:
-        importlib.import_module(package)
-    except ImportError as exc:
-        return f"cannot be imported ({exc})"
-    try:
-        tool = importlib.import_module(f"{package}.tool")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"{package}.tool":
-            return "has no tool module (tool.py)"
-        return f"has a tool module that cannot be imported ({exc})"
-    except ImportError as exc:
-        return f"has a tool module that cannot be imported ({exc})"
-    missing = [f"no {name}()" for name in ("register_all", "connect") if not callable(getattr(tool, name, None))]
-    return f"has a tool module with {' and '.join(missing)}" if missing else None
 
 
 @register()

@@ -20,7 +20,7 @@ from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
-from ..conf import journey_settings, tool_packages
+from ..conf import journey_settings, tool_package_problem, tool_packages
 from ..exceptions import JourneyConfigurationError, UnknownTool
 from ..phases import Phase
 
@@ -181,7 +181,8 @@ class ToolRegistry:
                     # Oscar's own features, then each installed tool package's ``tool.register_all``.
                     import_string("journey.core.oscar_tools.register_all")(self)
                     for package in packages:
-                        import_string(f"{package}.tool.register_all")(self)
+                        if tool_package_problem(package) is None:  # else the system check journey.E030 says why
+                            import_string(f"{package}.tool.register_all")(self)
                 self._builtin_keys = set(self._tools) - before
             if not self._extra_loaded:
                 self._extra_loaded = True
