@@ -19,7 +19,7 @@ from journey.core.outbox import channels
 from journey.exceptions import UnknownChannel
 from journey.recovery import services
 from journey.recovery.models import BasketActivity, RecoveryStep
-from journey.recovery.report import recovery_numbers
+from journey.recovery.numbers import recovery_numbers
 from journey.test.factories import basket_with, make_idle
 
 from .conftest import BROWSER_USER_AGENT
