@@ -21,6 +21,7 @@ from django.dispatch import Signal
 from django.utils.cache import patch_vary_headers
 
 from ..conf import journey_settings
+from ..signals import request_captured
 from . import consent, events, secret_urls, traffic
 
 logger = logging.getLogger(__name__)
@@ -70,9 +71,7 @@ class JourneyMiddleware:
             except Exception:  # noqa: BLE001 - bookkeeping must never break a response
                 logger.exception("journey: event capture failed")
             events.flush(capture)
-            from ..insights import ga4
-
-            ga4.carry_over(request, response, capture)
+            request_captured.send(sender=JourneyMiddleware, request=request, response=response, capture=capture)
         finally:
             events.end(token)
         return self._cookies(request, response, choice, cookie_visitor, new_visitor)

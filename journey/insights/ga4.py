@@ -10,7 +10,7 @@ and ``JOURNEY["GA4_MEASUREMENT_ID"]``.
 * Template tags (``{% load journey_ga4 %}``): ``view_item_list`` / ``select_item``, ``view_cart`` and the others
   when a shop prefers to place them itself.
 * Server side (``JOURNEY["GA4_API_SECRET"]``): purchase and refund through the Measurement Protocol, from a Celery
-  task, once per order (a :class:`GA4Delivery` row is the guarantee).
+  task, once per order (a :class:`GA4Delivery` row is the guarantee; ``journey.insights.receivers`` schedules it).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.html import _json_script_escapes
@@ -38,6 +37,7 @@ from ..core import consent, events
 
 logger = logging.getLogger(__name__)
 COOKIE = "journey_ga4"
+QUEUE = "ga4"  # this tag's key in the request capture's ``queued``
 COOKIE_SALT = "journey.ga4.pending"
 COOKIE_MAX_AGE = 300
 MAX_PENDING = 10
@@ -275,7 +275,7 @@ def queue(name, ref, request=None) -> None:
     capture = getattr(request, events.CAPTURE_ATTR, None) if request is not None else None
     if capture is None or not active(request):
         return
-    capture.ga4.append([name, ref])
+    capture.queued.setdefault(QUEUE, []).append([name, ref])
 
 
 def _carried(request):
@@ -298,8 +298,7 @@ def take_pending(request) -> list:
     pending = [] if getattr(request, "_journey_ga4_carried_taken", False) else _carried(request)
     request._journey_ga4_carried_taken = True
     if capture is not None:
-        pending += capture.ga4
-        capture.ga4 = []
+        pending += capture.queued.pop(QUEUE, [])
     out = []
     for name, ref in pending[:MAX_PENDING * 2]:
         try:
@@ -344,7 +343,7 @@ def carry_over(request, response, capture) -> None:
     """End of the request (middleware): events not rendered on this response go to the next page in a signed
     cookie (only with analytics consent); a carried cookie that was rendered is removed."""
     carried = request.COOKIES.get(COOKIE)
-    left = capture.ga4 if capture is not None else []
+    left = capture.queued.get(QUEUE, []) if capture is not None else []
     if not getattr(request, "_journey_ga4_carried_taken", False):
         left = _carried(request) + left
     if left and active(request):
@@ -366,30 +365,6 @@ def client_id_for(request) -> str:
     if len(parts) >= 4 and parts[0].startswith("GA"):
         return ".".join(parts[2:4])[:64]
     return events.visitor_for(request)[:64]
-
-
-def schedule(order_id, kind, client_id) -> bool:
-    """Create the delivery row (once per order and kind) and send it from a Celery task after commit."""
-    from .ga4_models import GA4Delivery
-
-    if not mp_configured() or not client_id:
-        return False
-    try:
-        with transaction.atomic():
-            delivery = GA4Delivery.objects.create(order_id=order_id, kind=kind, client_id=client_id)
-    except IntegrityError:
-        return False  # already scheduled (or sent) for this order
-    transaction.on_commit(lambda: _enqueue(delivery.pk))
-    return True
-
-
-def _enqueue(delivery_id):
-    from .tasks import ga4_send
-
-    try:
-        ga4_send.delay(delivery_id)
-    except Exception:  # noqa: BLE001 - the broker is down: the periodic job sends it
-        logger.warning("journey: GA4 delivery %s left for the periodic job", delivery_id, exc_info=True)
 
 
 def payload_for(delivery) -> dict:
@@ -457,20 +432,3 @@ def send_pending(via="tick") -> str:
                .values_list("pk", flat=True)[:500])
     results = [send(pk) for pk in ids]
     return f"{results.count('sent')} sent, {results.count('failed')} failed"
-
-
-def after_checkout(order, request) -> None:
-    """post_checkout: schedule the server-side purchase when configured and the shopper allowed analytics."""
-    if mp_configured() and consent.allows(request, consent.ANALYTICS):
-        schedule(order.pk, "purchase", client_id_for(request))
-
-
-def order_status_changed(sender, order, old_status=None, new_status=None, **kwargs):
-    """A refund status (``JOURNEY["GA4_REFUND_STATUSES"]``) sends a refund for an order whose purchase was sent."""
-    from .ga4_models import GA4Delivery
-
-    if new_status not in set(journey_settings.GA4_REFUND_STATUSES) or not mp_configured():
-        return
-    purchase_row = GA4Delivery.objects.filter(order_id=order.pk, kind="purchase").first()
-    if purchase_row is not None:
-        schedule(order.pk, "refund", purchase_row.client_id)

@@ -10,4 +10,6 @@ def register_all(registry):
 
 def connect():
     """Wire insights (JourneyConfig.ready() calls this when ``journey.insights`` is in JOURNEY["TOOLS"])."""
-    from . import tasks  # noqa: F401 - tasks register with Celery on import
+    from . import receivers, tasks  # noqa: F401 - tasks register with Celery on import
+
+    receivers.connect()
