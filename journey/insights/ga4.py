@@ -29,7 +29,6 @@ from django.conf import settings
 from django.core import signing
 from django.db.models import F
 from django.utils import timezone
-from django.utils.html import _json_script_escapes
 from oscar.core.loading import get_model
 
 from ..conf import journey_settings
@@ -55,11 +54,6 @@ def measurement_id() -> str:
 def active(request) -> bool:
     """May GA4 be rendered for this request: a measurement id and the shopper's analytics consent."""
     return bool(measurement_id()) and consent.allows(request, consent.ANALYTICS)
-
-
-def js_json(value) -> str:
-    """JSON safe to put inside a ``<script>`` element."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).translate(_json_script_escapes)
 
 
 def money(value) -> float | None:
