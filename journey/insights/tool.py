@@ -11,7 +11,8 @@ def register_all(registry):
 def connect():
     """Wire insights (JourneyConfig.ready() calls this when ``journey.insights`` is in JOURNEY["TOOLS"])."""
     from ..core import third_party
-    from . import page_tags, receivers, tasks  # noqa: F401 - tasks register with Celery on import
+    from . import page_tags, privacy, receivers, tasks  # noqa: F401 - tasks register with Celery on import
 
     receivers.connect()
+    privacy.connect()
     third_party.register(page_tags.TAGS)

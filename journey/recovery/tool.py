@@ -57,6 +57,7 @@ def register_all(registry):
 
 def connect():
     """Wire the tool (JourneyConfig.ready() calls this when ``journey.recovery`` is in JOURNEY["TOOLS"])."""
-    from . import receivers, tasks  # noqa: F401 - tasks register with Celery on import
+    from . import privacy, receivers, tasks  # noqa: F401 - tasks register with Celery on import
 
     receivers.connect()
+    privacy.connect()

@@ -65,4 +65,6 @@ def register_all(registry):
 
 def connect():
     """Wire the tool (JourneyConfig.ready() calls this when ``journey.related`` is in JOURNEY["TOOLS"])."""
-    from . import tasks  # noqa: F401 - tasks register with Celery on import
+    from . import privacy, tasks  # noqa: F401 - tasks register with Celery on import
+
+    privacy.connect()
