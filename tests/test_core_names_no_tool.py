@@ -103,3 +103,59 @@ def test_a_hosts_tag_set_renders_and_a_tool_packages_only_while_installed(settin
     finally:
         third_party.unregister("host_pixel")
         third_party.unregister("off_tool")
+
+
+# The registry's series and touches hooks: how insights reads a tool ---------------------------------------------
+def _host_tool(**hooks):
+    from journey.phases import Phase
+    from journey.registry import Tool
+
+    return Tool(key="host_pings", name="Pings", description="A host's own tool.", phases=[Phase.RETAIN], **hooks)
+
+
+@pytest.mark.django_db
+def test_a_tools_series_hook_is_its_sparkline_on_the_map(settings):
+    from django.utils import timezone
+
+    from journey.core.reporting import store_time_zone
+    from journey.insights.journey_map import build_journey_map
+    from journey.registry import registry
+
+    today = timezone.now().astimezone(store_time_zone()).date()
+    tool = _host_tool(series=lambda start, end: {today: 7}, series_title="Pings per day")
+    registry.register(tool)
+    try:
+        journey_map = build_journey_map("7")
+    finally:
+        registry.unregister("host_pings")
+    card = next(card for column in journey_map.columns for card in column.cards if card.tool.key == "host_pings")
+    assert card.sparkline is not None and card.sparkline.title == "Pings per day"
+    assert card.sparkline.last == 7 and card.sparkline.total == 7
+
+
+@pytest.mark.django_db
+def test_a_tools_touches_hook_brings_orders_in_attribution():
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oscar.test.factories import create_order
+
+    from journey.core.registry import OrderTouch, registry
+    from journey.insights.attribution import attribute_orders
+
+    order = create_order()
+    seen = []
+
+    def touches(orders, start, end, since):
+        seen.append((start, end, since))
+        return [OrderTouch(None, "voucher", order_id=pk, ref="PING", label="1.00")
+                for pk in orders.values_list("pk", flat=True)]
+
+    registry.register(_host_tool(touches=touches))
+    now = timezone.now()
+    try:
+        result = attribute_orders(now - timedelta(days=1), now + timedelta(minutes=1))
+    finally:
+        registry.unregister("host_pings")
+    assert result.orders[0].order_id == order.pk and result.orders[0].tool == "host_pings"
+    assert result.tool("host_pings").orders == 1 and seen

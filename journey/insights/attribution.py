@@ -15,8 +15,10 @@ A **touch** is something a journey tool did that the shopper acted on, before th
 * a landing from a tool's link (event ``landing`` with a tool, e.g. ``campaigns`` with the campaign's id as ref);
 * a clicked mail (event ``mail_clicked``, or the outbox's own ``clicked_at``: recovery, birthday, post-purchase,
   win-back… by the message's tool);
-* a click in a related-products list (event ``related_click``, or journey's ``RelatedClick`` rows);
-* a basket recovered by a recovery mail (recovery's own attribution: ``BasketActivity`` in state recovered);
+* a click in a related-products list (event ``related_click``, or the related tool's own clicks);
+* a basket recovered by a recovery mail (recovery's own attribution);
+* whatever else a tool declares with its ``touches`` hook in the registry (``journey.core.registry.OrderTouch``:
+  the two above are the recovery and related tools' hooks);
 * a personal or campaign voucher redeemed **on the order itself** (event ``voucher_redeemed`` with the order id, or
   the order's discount on a journey voucher: its program — recovery, birthday, post_purchase, winback, campaigns).
 
@@ -42,6 +44,7 @@ from oscar.core.loading import get_model
 
 from ..conf import journey_settings
 from ..core.events import Kind
+from ..core.registry import registry
 from ..core.reporting import percentage
 from ..exceptions import JourneyError
 
@@ -118,7 +121,6 @@ class AttributionResult:
 
 
 def tool_label(key: str) -> str:
-    from ..core.registry import registry
     from ..exceptions import UnknownTool
 
     if key in TOOL_LABELS:
@@ -214,8 +216,6 @@ def _any(column, values):
 def _touch_index(queryset, start, end, lookback) -> _TouchIndex:
     """Every touch that may count for one of the orders of ``queryset``, from every source, by who it touched."""
     from ..core.models import JourneyEvent, Message, PersonalVoucher
-    from ..recovery.models import BasketActivity
-    from ..related.models import RelatedClick
 
     OrderDiscount = get_model("order", "OrderDiscount")
     # Subqueries, not lists: tens of thousands of ids in an IN list cost more to compile than to run.
@@ -258,20 +258,16 @@ def _touch_index(queryset, start, end, lookback) -> _TouchIndex:
             index.by_user[user_id].append(touch)
         else:
             index.by_email[email.lower()].append(touch)
-    for user_id, at in RelatedClick.objects.filter(created_at__gte=since, created_at__lt=end,
-                                                   user_id__in=user_ids).values_list("user_id", "created_at"):
-        index.by_user[user_id].append(Touch("related", at, Kind.RELATED_CLICK))
-    # Recovery's own attribution: a basket recovered by a clicked recovery mail.
-    recovered = BasketActivity.objects.filter(
-        state=BasketActivity.State.RECOVERED, ordered_at__gte=start - timedelta(days=1),
-        ordered_at__lt=end + timedelta(days=1), order_number__in=queryset.values("number"))
-    number_to_id = {}
-    recovered_rows = list(recovered.values_list("order_number", "first_clicked_at", "ordered_at"))
-    if recovered_rows:
-        number_to_id = dict(queryset.filter(number__in=[r[0] for r in recovered_rows]).values_list("number", "id"))
-    for number, clicked, ordered in recovered_rows:
-        if number in number_to_id:
-            index.on_order[number_to_id[number]].append(Touch("recovery", clicked or ordered, "recovered"))
+    # What each tool knows of its own touches (recovery: a recovered basket; related: clicks in its lists).
+    for tool in registry.all():
+        for found in tool.get_touches(queryset, start, end, since):
+            touch = Touch(found.tool, found.at, found.kind, found.ref, found.label)
+            if found.order_id is not None:
+                index.on_order[found.order_id].append(touch)
+            elif found.user_id:
+                index.by_user[found.user_id].append(touch)
+            elif found.email:
+                index.by_email[found.email.lower()].append(touch)
     # Vouchers redeemed on the order itself: events, and discounts on journey's personal vouchers.
     for order_id, tool, at, ref, value in JourneyEvent.objects.filter(
             kind=Kind.VOUCHER_REDEEMED, order_id__in=ids, **around).exclude(tool="").values_list(
