@@ -12,7 +12,7 @@ from django.urls import reverse
 from oscar.core.loading import get_model
 from oscar.test.factories import create_product
 
-from journey.insights import ga4, receivers
+from journey.insights import ga4, ga4_payloads, receivers
 from journey.insights.ga4_models import GA4Delivery
 from journey.test.checkout import add_to_basket, guest_checkout
 
@@ -147,7 +147,7 @@ def test_purchase_payload_carries_the_voucher_code_as_coupon():
 
     order = create_order()
     order.discounts.create(amount=Decimal("1.00"), voucher_code="SPRING10", offer_name="Spring")
-    payload = ga4.purchase(order)
+    payload = ga4_payloads.purchase(order)
     assert payload["coupon"] == "SPRING10"
     assert set(payload) == {"transaction_id", "currency", "value", "tax", "shipping", "items", "coupon"}
 

@@ -25,7 +25,7 @@ from django.utils.safestring import mark_safe
 from ..conf import tool_installed
 from ..core import secret_urls, third_party
 from ..core.third_party import js_json
-from . import ga4, widgets
+from . import ga4, ga4_payloads, widgets
 
 PACKAGE = "journey.insights"
 register = template.Library()
@@ -59,7 +59,7 @@ def journey_ga4_view_item_list(context, products, list_name, list_id=None):
     products = [p for p in products if p is not None]
     if not products:
         return ""
-    payload = ga4.view_item_list(products, list_name, list_id, request)
+    payload = ga4_payloads.view_item_list(products, list_name, list_id, request)
     # select_item: ga4.js matches clicked links against these URLs.
     urls = {product.get_absolute_url(): index for index, product in enumerate(products)}
     registration = (f"(window.journeyGa4Lists=window.journeyGa4Lists||[]).push("
@@ -70,7 +70,7 @@ def journey_ga4_view_item_list(context, products, list_name, list_id=None):
 @register.simple_tag(takes_context=True)
 def journey_ga4_view_item(context, product):
     request = context.get("request")
-    return _event(request, "view_item", ga4.view_item(product, request) if _active(request) else None)
+    return _event(request, "view_item", ga4_payloads.view_item(product, request) if _active(request) else None)
 
 
 @register.simple_tag(takes_context=True)
@@ -78,7 +78,7 @@ def journey_ga4_view_cart(context, basket):
     request = context.get("request")
     if basket is None or not getattr(basket, "id", None) or basket.is_empty:
         return ""
-    return _event(request, "view_cart", ga4.view_cart(basket) if _active(request) else None)
+    return _event(request, "view_cart", ga4_payloads.view_cart(basket) if _active(request) else None)
 
 
 @register.simple_tag(takes_context=True)
@@ -86,7 +86,7 @@ def journey_ga4_begin_checkout(context, basket):
     request = context.get("request")
     if basket is None or not getattr(basket, "id", None):
         return ""
-    return _event(request, "begin_checkout", ga4.begin_checkout(basket) if _active(request) else None)
+    return _event(request, "begin_checkout", ga4_payloads.begin_checkout(basket) if _active(request) else None)
 
 
 @register.simple_tag(takes_context=True)
@@ -94,7 +94,7 @@ def journey_ga4_purchase(context, order):
     request = context.get("request")
     if order is None:
         return ""
-    return _event(request, "purchase", ga4.purchase(order) if _active(request) else None)
+    return _event(request, "purchase", ga4_payloads.purchase(order) if _active(request) else None)
 
 
 # {% journey_head %} and the consent banner (journey.core.third_party) -------------------------------------------
