@@ -159,3 +159,28 @@ def test_a_tools_touches_hook_brings_orders_in_attribution():
         registry.unregister("host_pings")
     assert result.orders[0].order_id == order.pk and result.orders[0].tool == "host_pings"
     assert result.tool("host_pings").orders == 1 and seen
+
+
+@pytest.mark.django_db
+def test_the_core_announces_each_ecommerce_action_with_a_public_signal(client):
+    from journey import signals
+
+    product = create_product(title="Aged Cheddar", price=Decimal("4.50"), num_in_stock=5)
+    heard, ends = [], []
+
+    def on_event(sender, name, ref, request=None, **kwargs):
+        heard.append((name, ref, request is not None))
+
+    def on_end(sender, request, response, capture, **kwargs):
+        ends.append(response.status_code)
+
+    signals.ecommerce_event.connect(on_event)
+    signals.request_captured.connect(on_end)
+    try:
+        client.get(product.get_absolute_url())
+        client.post(reverse("basket:add", kwargs={"pk": product.pk}), {"quantity": 2})
+    finally:
+        signals.ecommerce_event.disconnect(on_event)
+        signals.request_captured.disconnect(on_end)
+    assert heard == [("view_item", product.pk, True), ("add_to_cart", [product.pk, 2], True)]
+    assert ends[:2] == [200, 302]
