@@ -20,6 +20,10 @@
     JSON-able reference (a product id; [product id, quantity]; [product id, quantity, unit price or None]; a basket
     id; an order id).  Sent only for real removals from the shopper's own basket, and ``purchase`` only on Oscar's
     ``post_checkout``.  Insights' GA4 queues them for the page (``journey.insights.receivers``).
+``guest_checkout_gateway(sender=JourneyMiddleware, request)``
+    Oscar's checkout gateway (``checkout:index``) is about to show its form to a visitor who is not signed in: a
+    tool may put what it knows in Oscar's checkout session (recovery pre-fills the guest's email).  Sent robustly:
+    a failing receiver is logged, the page still shows.
 ``request_captured(sender=JourneyMiddleware, request, response, capture)``
     The end of a request ``JourneyMiddleware`` captured, after its events were written: what a third-party tag
     queued on ``capture.queued`` and did not render on this response may go on to the next page here (GA4 keeps
@@ -36,4 +40,5 @@ basket_recovered = Signal()
 campaign_landed = Signal()
 voucher_redeemed = Signal()
 ecommerce_event = Signal()
+guest_checkout_gateway = Signal()
 request_captured = Signal()
