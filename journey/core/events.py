@@ -177,12 +177,14 @@ def is_automated(request) -> bool:
 # Buffering ------------------------------------------------------------------------------------------------
 @dataclass
 class Capture:
-    """What journey gathered during one request: events to insert, and GA4 events for the page (or the next one)."""
+    """What journey gathered during one request: events to insert, and what third-party tags queued for the page
+    (or the next one)."""
 
     request: object = None
     events: list = field(default_factory=list)
-    # GA4 e-commerce events as (name, reference) pairs, resolved to payloads when a page renders them.
-    ga4: list = field(default_factory=list)
+    # Per third-party tag (e.g. "ga4"), what it queued for the page: insights' GA4 keeps (name, reference) pairs,
+    # resolved to payloads when a page renders them.
+    queued: dict = field(default_factory=dict)
     # Orders placed during this request whose "order placed" event is still to be recorded (id -> Order).
     orders: dict = field(default_factory=dict)
     # Objects the receivers already hold, so rendering a queued GA4 event does not load them again.
