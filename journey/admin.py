@@ -66,7 +66,6 @@ from .core import admin as core_admin  # noqa
 from .recovery import admin as recovery_admin  # noqa
 from .related import admin as related_admin  # noqa: E402,F401
 from .loyalty import birthday_admin, profile_admin  # noqa: E402,F401
-from .promotions import quantity_admin as promotions_quantity_admin  # noqa: E402,F401
 from .promotions import admin as promotions_admin  # noqa: E402,F401
 from .loyalty import followups_admin as followups_admin  # noqa: E402,F401
 from .insights import admin as insights_admin  # noqa: E402,F401

@@ -25,3 +25,16 @@ class UnknownJob(JourneyError, LookupError):
 
 class JobBusy(JourneyError):
     """Another runner holds the job's lease: the job is running elsewhere right now."""
+
+
+# Promotions ------------------------------------------------------------------------------------------------------
+class CampaignError(JourneyError, ValueError):
+    """A campaign operation that cannot be done (the message says why, for the store owner)."""
+
+
+class HasRedemptions(CampaignError):
+    """The campaign has been used on orders: it cannot be deleted, only ended and archived."""
+
+
+class PromotionInUse(JourneyError):
+    """The quantity promotion's offers were used in orders: it can be ended or archived, not deleted."""

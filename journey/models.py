@@ -22,8 +22,9 @@ from .insights.models import FunnelDay, LaneNote, Persona, RollupDay, ToolDay
 from .loyalty.birthday_models import BirthdayProgram, BirthdayReward
 from .loyalty.followups_models import PostPurchaseProgram, WinbackProgram
 from .loyalty.models import CustomerProfile
-from .promotions.models import Campaign, CampaignTouch, CodeBatch
-from .promotions.quantity import BuyXPayYBenefit, QuantityPromotion, QuantityTier
+from .promotions.campaigns.models import Campaign, CampaignTouch, CodeBatch
+from .promotions.quantity.benefits import BuyXPayYBenefit
+from .promotions.quantity.models import QuantityPromotion, QuantityTier
 from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
 

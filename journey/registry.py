@@ -154,7 +154,6 @@ class ToolRegistry:
         "journey.recovery.tool",
         "journey.related.tool",
         "journey.loyalty.tool",
-        "journey.promotions.quantity_tool",
         "journey.promotions.tool",
         "journey.loyalty.followups_tool",
         "journey.insights.widgets",

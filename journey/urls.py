@@ -8,8 +8,7 @@ from django.urls import path
 from .core import consent_views
 from .core import views as core_views
 from .loyalty import profile_views as loyalty_views
-from .promotions import code_views as promotion_code_views
-from .promotions import views as promotion_views
+from .promotions import urls as promotions_urls
 from .recovery import views as recovery_views
 from .related import views as related_views
 
@@ -22,7 +21,6 @@ urlpatterns = [
     path("basket/email/", recovery_views.email_my_basket, name="email-basket"),
     path("related/click/", related_views.record_click, name="related-click"),
     path("account/profile/", loyalty_views.profile, name="account-profile"),
-    path("basket/code/", promotion_code_views.apply_code, name="apply-code"),
-    path("c/<slug:slug>/", promotion_views.campaign_link, name="campaign-link"),
+    *promotions_urls.urlpatterns,
     path("consent/", consent_views.consent_view, name="consent"),
 ]

@@ -13,7 +13,7 @@ lines are the ones Oscar already loaded.
 from django import template
 from django.template.loader import render_to_string
 
-from ..promotions import quantity
+from ..promotions import api as promotions
 
 register = template.Library()
 
@@ -25,7 +25,7 @@ def _basket(context):
 
 @register.simple_tag(takes_context=True)
 def journey_quantity_hint(context, product):
-    hints = quantity.hints_for_product(product, _basket(context))
+    hints = promotions.hints_for_product(product, _basket(context))
     if not hints:
         return ""
     return render_to_string("journey/promotions/quantity_hint.html",
@@ -34,7 +34,7 @@ def journey_quantity_hint(context, product):
 
 @register.simple_tag(takes_context=True)
 def journey_quantity_basket_hints(context, basket=None):
-    hints = quantity.hints_for_basket(basket if basket is not None else _basket(context))
+    hints = promotions.hints_for_basket(basket if basket is not None else _basket(context))
     if not hints:
         return ""
     return render_to_string("journey/promotions/quantity_basket_hints.html", {"journey_hints": hints},
