@@ -117,3 +117,15 @@ def test_one_client_hammering_the_link_is_throttled(settings):
     assert landings() == 3 and CampaignTouch.objects.get().landings == 3  # one client: one visitor id
     browser("203.0.113.6").get("/journey/c/summer/")
     assert landings() == 4
+
+
+def test_promotions_api_tells_which_campaign_discount_a_visitor_holds_until_it_is_in_the_basket():
+    from journey.promotions import api
+
+    campaign = make_campaign()
+    visitor = browser()
+    visitor.get("/journey/c/summer/")
+    request = visitor.get("/basket/").wsgi_request
+    assert api.held_campaign(request) == campaign
+    add(visitor, create_product(price=Decimal("20.00"), num_in_stock=10))
+    assert api.held_campaign(visitor.get("/basket/").wsgi_request) is None
