@@ -1,0 +1,16 @@
+"""The JOURNEY settings keys of the promotions tools, with their defaults (read at call time through
+``journey.conf.journey_settings``; documented in docs/settings.md).
+
+Until the central ``journey.conf`` merges every tool's ``DEFAULTS``, the same values also stand in
+``journey.conf.DEFAULTS`` (tests/test_promotions_quantity.py checks that they agree).
+"""
+
+DEFAULTS = {
+    # Refused discount codes from one client before the code form answers HTTP 429, per window (seconds).
+    "CODE_RATE_LIMIT": (10, 600),
+    # Seconds a process keeps the live quantity promotions (tiers and range members) for the upsell hints;
+    # saving a promotion refreshes them at once, changes to an Oscar range show within this time.
+    "QUANTITY_HINT_CACHE_SECONDS": 300,
+    # Landings on campaign links recorded per client and window (seconds); beyond it the link only redirects.
+    "CAMPAIGN_LINK_RATE_LIMIT": (30, 600),
+}
