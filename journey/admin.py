@@ -1,26 +1,11 @@
+"""journey in Django admin: the scheduled jobs, the core's admin and each installed tool package's ``admin``."""
+
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from . import jobs
-from .insights.admin import journey_map_view
-from .models import JobState, JourneyMap
-
-
-@admin.register(JourneyMap)
-class JourneyMapAdmin(admin.ModelAdmin):
-    """The journey map page: four phase columns with their tools, health and numbers."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        return journey_map_view(self, request, extra_context)  # journey.insights.admin
+from .conf import tool_modules
+from .core import jobs
+from .core.models import JobState
 
 
 @admin.register(JobState)
@@ -62,10 +47,6 @@ class JobStateAdmin(admin.ModelAdmin):
                                                                              "error": outcome.summary},
                                   messages.ERROR)
 
-from .core import admin as core_admin  # noqa
-from .recovery import admin as recovery_admin  # noqa
-from .related import admin as related_admin  # noqa: E402,F401
-from .loyalty import birthday_admin, profile_admin  # noqa: E402,F401
-from .promotions import admin as promotions_admin  # noqa: E402,F401
-from .loyalty import followups_admin as followups_admin  # noqa: E402,F401
-from .insights import admin as insights_admin  # noqa: E402,F401
+from .core import admin as core_admin  # noqa: E402,F401 - the core's admin (outbox, suppressions, vouchers…)
+
+tool_modules("admin")  # each installed tool package registers its own ModelAdmins

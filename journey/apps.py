@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,24 +10,16 @@ class JourneyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Only wiring: system checks, signal receivers and the tools' privacy erasers.
+        # Only wiring: system checks, the core's receivers, then each installed tool package connects itself.
         from anymail.signals import tracking
 
         from . import checks  # noqa: F401
+        from .conf import tool_packages
         from .core import capture, voucher_receivers
         from .core.tracking import on_tracking
-        from .loyalty import consent_receivers, followups_receivers
-        from .loyalty import privacy as loyalty_privacy
-        from .promotions import privacy as promotions_privacy
-        from .promotions import receivers as promotions_receivers
-        from .recovery import receivers as recovery_receivers
 
-        recovery_receivers.connect()
         voucher_receivers.connect()
-        followups_receivers.connect()
-        consent_receivers.connect()
-        loyalty_privacy.connect()
-        promotions_privacy.connect()
-        promotions_receivers.connect()
         capture.connect()
         tracking.connect(on_tracking, dispatch_uid="journey.core.tracking")
+        for package in tool_packages():
+            import_string(f"{package}.tool.connect")()

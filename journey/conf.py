@@ -6,10 +6,16 @@ module-level constant, or ``override_settings(JOURNEY=...)`` stops working.
 Every key is documented in docs/settings.md.
 """
 
+import importlib
+from functools import cache
+
 from django.conf import settings
-from django.core.signals import setting_changed
 
 from .exceptions import JourneyConfigurationError
+
+# journey's own tool packages (each wires itself: see docs/architecture.md).  Named by string: the kernel imports no
+# tool; each package's ``settings`` module (pure data) adds its keys to DEFAULTS below.
+BUILTIN_TOOLS = ("journey.recovery", "journey.related", "journey.promotions", "journey.loyalty", "journey.insights")
 
 DEFAULTS = {
     # Absolute base URL of the storefront, used for links in mails ("https://shop.example.com").
@@ -18,6 +24,9 @@ DEFAULTS = {
     "FROM_EMAIL": None,
     # The store's time zone for anything "daily" (birthdays, quiet hours, reports); None means TIME_ZONE.
     "STORE_TIME_ZONE": None,
+    # The tool packages this shop runs: a package left out is off entirely (no jobs, urls, admin, receivers or
+    # template output; its tables stay, journey has one app label).  A host's own tool package may be added.
+    "TOOLS": BUILTIN_TOOLS,
     # Registry keys of tools the shop turned off (they stay on the map, marked "off").
     "DISABLED_TOOLS": (),
     # Dotted paths of extra Tool objects (or callables returning one) a host shop registers.
@@ -43,60 +52,9 @@ DEFAULTS = {
     # Consent policy for marketing mail: "notice" (any captured email, with a notice at capture and an
     # unsubscribe link in every mail) or "consent" (only addresses with an explicit opt-in).
     "CONSENT_POLICY": "notice",
-    # Abandoned-basket recovery -----------------------------------------------------------------------------
-    # A basket with no activity for this many minutes counts as abandoned.
-    "RECOVERY_ABANDON_AFTER_MINUTES": 60,
-    # Only baskets worth at least this much (Decimal, basket currency) are chased.
-    "RECOVERY_MIN_BASKET_TOTAL": "0.00",
-    # The same customer is not chased again within this many days of a sequence starting.
-    "RECOVERY_COOLDOWN_DAYS": 7,
-    # An order placed within this many days after a recovery mail was clicked counts as recovered.
-    "RECOVERY_ATTRIBUTION_DAYS": 7,
-    # How long the "return to my basket" link works.
-    "RECOVERY_LINK_DAYS": 30,
-    # Optional quiet hours in the store time zone, e.g. (21, 8): nothing is sent from 21:00 to 08:00.
-    "RECOVERY_QUIET_HOURS": None,
-    # Bad restore links from one client before it gets HTTP 429, per window (seconds).
-    "RESTORE_RATE_LIMIT": (20, 600),
-    # Related products -----------------------------------------------------------------------------------------
-    # Only orders of the last N days train the lists (None: all of them).
-    "RELATED_WINDOW_DAYS": 365,
-    # Recency weighting: an order this many days older than the newest counts half (None: no decay; on the
-    # Complete Journey data any half-life lowered the hit rate, see bench/related_quality.py).
-    "RELATED_HALF_LIFE_DAYS": None,
-    # A pair needs at least this many orders together to be listed (one odd order does not make a pair).
-    "RELATED_MIN_SUPPORT": 2,
-    # Length of each stored list.
-    "RELATED_LIST_SIZE": 10,
-    # Leave out products a signed-in customer already bought.
-    "RELATED_EXCLUDE_PURCHASED": False,
-    # Seconds a list's products (with their stock records) stay in the cache; 0 reads the database every time.
-    "RELATED_CACHE_SECONDS": 300,
-    # Hour (store time zone) of the nightly rebuild; the job runs once a day, at or after this hour.
-    "RELATED_REBUILD_HOUR": 3,
-    # A build still "building" after this many minutes was killed (its process died): the next rebuild deletes it.
-    "RELATED_ABANDONED_AFTER_MINUTES": 360,
-    # Customer profile and birthdays ---------------------------------------------------------------------------
-    # The consent question on the profile page (stored with each answer); None: journey's translated default.
-    "CONSENT_WORDING": None,
-    # A birthday entered or changed less than this many days before the date waits until next year.
-    "BIRTHDAY_CHANGE_WAIT_DAYS": 30,
-    # A birthday job that did not run for a while catches up on at most this many past days.
-    "BIRTHDAY_CATCH_UP_DAYS": 7,
-    # Hour (store time zone) at which birthday mails are due on their day.
-    "BIRTHDAY_SEND_HOUR": 9,
-    # Codes, personal vouchers, quantity promotions -------------------------------------------------------------
-    # Refused discount codes from one client before the code form answers HTTP 429, per window (seconds).
-    "CODE_RATE_LIMIT": (10, 600),
     # Give every single-use voucher (not only journey's personal ones) a unique redemption row at order
     # placement, so no single-use code is redeemed twice under concurrency (django-oscar #4580).
     "GUARD_SINGLE_USE_VOUCHERS": True,
-    # Seconds a process keeps the live quantity promotions (tiers and range members) for the upsell hints;
-    # saving a promotion refreshes them at once, changes to an Oscar range show within this time.
-    "QUANTITY_HINT_CACHE_SECONDS": 300,
-    # Campaign discounts ---------------------------------------------------------------------------------------
-    # Landings on campaign links recorded per client and window (seconds); beyond it the link only redirects.
-    "CAMPAIGN_LINK_RATE_LIMIT": (30, 600),
     # Post-purchase and win-back (Retain) ---------------------------------------------------------------------
     # Order statuses (the shop's own names, compared case-insensitively) meaning the order was cancelled or
     # refunded: its post-purchase mail is cancelled, and it counts neither as an order nor as revenue.
@@ -138,19 +96,6 @@ DEFAULTS = {
     "CONSENT_VERSION": "1",
     # URL of the shop's privacy / cookie policy, linked from the banner (None: no link).
     "PRIVACY_POLICY_URL": None,
-    # Google Analytics 4: measurement id ("G-XXXXXXX"); rendered only with analytics consent.
-    "GA4_MEASUREMENT_ID": None,
-    # Measurement Protocol API secret: with it, purchases (and refunds) are also sent server-side, once per order.
-    "GA4_API_SECRET": None,
-    "GA4_MP_ENDPOINT": "https://www.google-analytics.com/mp/collect",
-    # Push view_item, add_to_cart, remove_from_cart, begin_checkout and purchase automatically from Oscar's signals.
-    "GA4_AUTO_EVENTS": True,
-    # item_id: "upc" (Oscar's UPC, else the product id) or "pk".
-    "GA4_ITEM_ID": "upc",
-    # Code of a product attribute holding the brand (item_brand); None: no brand.
-    "GA4_BRAND_ATTRIBUTE": None,
-    # Order statuses that send a GA4 refund through the Measurement Protocol, e.g. ("Cancelled",).
-    "GA4_REFUND_STATUSES": (),
     # Hotjar site id (analytics consent) and a chat widget: "crisp" (website id) or "tawk" ("property/widget").
     "HOTJAR_SITE_ID": None,
     "CHAT_PROVIDER": None,
@@ -163,53 +108,82 @@ DEFAULTS = {
     "CONSENT_RETENTION_DAYS": 3 * 365,
     # Rows deleted per statement by the retention job.
     "RETENTION_BATCH_SIZE": 5000,
-    # Fill the slots that order history cannot fill with similar products of the same category (title words, price)
-    # before the category's best sellers; False: the category's best sellers only.
-    "RELATED_SIMILAR_PRODUCTS": True,
-    # Insights: funnel, attribution, journey map ---------------------------------------------------------------
-    # A visit without a landing keeps the source/medium/campaign of the visitor's landing this many days before.
-    "FUNNEL_LANDING_CARRY_DAYS": 30,
-    # A day's funnel rollup is final when computed this long after the day ended (late events still count).
-    "FUNNEL_FINAL_AFTER_MINUTES": 60,
-    # Store days rolled up per statement by the insights_rollup job.
-    "FUNNEL_ROLLUP_CHUNK_DAYS": 7,
-    # A funnel step losing at least this percentage of the previous step's visits is flagged as a candidate brake.
-    "FUNNEL_BRAKE_DROP_OFF": 70,
-    # Attribution: touches (campaign link, mail click, related-list click…) count this many days before an order.
-    "ATTRIBUTION_LOOKBACK_DAYS": 30,
-    # The attribution model the journey map shows first: "last_touch" or "first_touch".
-    "ATTRIBUTION_MODEL": "last_touch",
     # Seconds a process keeps a few small cached values (the live related-products build, the version of the live
     # quantity promotions) instead of asking the shared cache on every page; 0: ask every time.
     "PROCESS_CACHE_SECONDS": 5,
 }
 
 
+@cache
+def _package_defaults(packages: tuple[str, ...]) -> dict:
+    """DEFAULTS with the keys of the given tool packages' ``settings`` modules (a package without one adds none)."""
+    merged = dict(DEFAULTS)
+    for package in packages:
+        try:
+            module = importlib.import_module(f"{package}.settings")
+        except ModuleNotFoundError as exc:
+            if exc.name not in (package, f"{package}.settings"):
+                raise
+            continue
+        merged.update(getattr(module, "DEFAULTS", {}))
+    return merged
+
+
+def _user_settings() -> dict:
+    user = getattr(settings, "JOURNEY", None) or {}
+    if not isinstance(user, dict):
+        raise JourneyConfigurationError("settings.JOURNEY must be a dict.")
+    return user
+
+
+def tool_packages() -> tuple[str, ...]:
+    """The tool packages this shop runs (``JOURNEY["TOOLS"]``), in order, read at call time."""
+    packages = _user_settings().get("TOOLS", BUILTIN_TOOLS)
+    if isinstance(packages, str) or not all(isinstance(p, str) for p in packages):
+        raise JourneyConfigurationError("JOURNEY['TOOLS'] must be a list of dotted package paths.")
+    return tuple(packages)
+
+
+def tool_installed(package: str) -> bool:
+    """Whether the tool package (e.g. ``"journey.loyalty"``) is on in ``JOURNEY["TOOLS"]``."""
+    return package in tool_packages()
+
+
+def tool_modules(name: str):
+    """The given module (``"jobs"``, ``"urls"``, ``"admin"``, ``"tasks"``…) of every installed tool package that
+    has one, imported, in ``JOURNEY["TOOLS"]`` order: how the central files loop over the tools."""
+    modules = []
+    for package in tool_packages():
+        try:
+            modules.append(importlib.import_module(f"{package}.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{package}.{name}":
+                raise
+    return modules
+
+
 class JourneySettings:
-    """Attribute access to ``settings.JOURNEY`` merged over ``DEFAULTS``, at call time."""
+    """Attribute access to ``settings.JOURNEY`` merged over the defaults, at call time.
+
+    The defaults are the core's (``DEFAULTS``) and each tool package's (``<package>.settings.DEFAULTS``): journey's
+    own packages always (a tool turned off keeps its keys known), and any other package named in ``TOOLS``."""
+
+    def defaults(self) -> dict:
+        packages = tuple(dict.fromkeys((*BUILTIN_TOOLS, *tool_packages())))
+        return _package_defaults(packages)
 
     def __getattr__(self, name):
-        if name not in DEFAULTS:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        defaults = self.defaults()
+        if name not in defaults:
             raise AttributeError(f"Unknown journey setting {name!r}; see docs/settings.md")
-        user = getattr(settings, "JOURNEY", None) or {}
-        if not isinstance(user, dict):
-            raise JourneyConfigurationError("settings.JOURNEY must be a dict.")
-        return user.get(name, DEFAULTS[name])
+        return _user_settings().get(name, defaults[name])
 
     def unknown_keys(self):
         """Keys in settings.JOURNEY that journey does not know (typos), for the system check."""
         user = getattr(settings, "JOURNEY", None) or {}
-        return sorted(set(user) - set(DEFAULTS)) if isinstance(user, dict) else []
+        return sorted(set(user) - set(self.defaults())) if isinstance(user, dict) else []
 
 
 journey_settings = JourneySettings()
-
-
-def _reset_caches(*, setting, **kwargs):
-    if setting in ("JOURNEY", "TIME_ZONE"):
-        from . import registry
-
-        registry.registry.reset_extra()
-
-
-setting_changed.connect(_reset_caches)

@@ -9,8 +9,7 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from journey import jobs
-from journey.core import outbox, suppression
+from journey.core import jobs, outbox, suppression
 from journey.core.models import Message, PersonalVoucher, Suppression
 from journey.loyalty import birthdays
 from journey.loyalty.birthday_models import BirthdayProgram, BirthdayReward
@@ -350,7 +349,7 @@ def _today_in_madrid():
 
 
 def test_the_celery_task_runs_the_job(program):
-    from journey.tasks import birthday_rewards
+    from journey.loyalty.tasks import birthday_rewards
 
     customer(*_today_in_madrid())
     assert birthday_rewards.apply().get() == "ran"

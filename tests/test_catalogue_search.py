@@ -6,7 +6,7 @@ from haystack import connections
 from oscar.core.loading import get_model
 from oscar.test.factories import create_product
 
-from journey.builtin_tools import search_health
+from journey.core.oscar_tools import search_health
 from journey.registry import Status
 
 Product = get_model("catalogue", "Product")

@@ -12,8 +12,7 @@ from django.utils import timezone
 from oscar.core.loading import get_class, get_model
 from oscar.test.factories import create_order, create_product
 
-from journey import jobs
-from journey.core import outbox, suppression
+from journey.core import jobs, outbox, suppression
 from journey.core.models import Message, PersonalVoucher, Suppression
 from journey.loyalty import followups
 from journey.loyalty.followups_models import PostPurchaseProgram, WinbackProgram

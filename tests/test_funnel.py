@@ -11,10 +11,10 @@ from oscar.test.factories import create_order, create_product
 from journey.core import events
 from journey.core.events import Kind
 from journey.core.models import JourneyEvent
+from journey.core.reporting import store_time_zone
 from journey.insights import funnel as funnel_module
 from journey.insights.funnel import FunnelError, funnel, rollup_job
 from journey.insights.models import FunnelDay, RollupDay
-from journey.recovery.report import store_time_zone
 from journey.test.factories import basket_with
 
 pytestmark = pytest.mark.django_db

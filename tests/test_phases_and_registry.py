@@ -33,7 +33,7 @@ def test_a_tool_must_serve_a_phase_and_have_a_plain_key():
 
 
 def test_registering_two_tools_under_one_key_is_refused():
-    reg = ToolRegistry(builtin_modules=())
+    reg = ToolRegistry(load_builtins=False)
     reg.register(make_tool())
     with pytest.raises(JourneyConfigurationError):
         reg.register(make_tool(name="Another"))
@@ -44,7 +44,7 @@ def test_registering_two_tools_under_one_key_is_refused():
 
 
 def test_by_phase_lists_every_phase_and_puts_a_multi_phase_tool_in_each():
-    reg = ToolRegistry(builtin_modules=())
+    reg = ToolRegistry(load_builtins=False)
     reg.register(make_tool("a", phases=[Phase.CONVINCE, Phase.SELL]))
     reg.register(make_tool("b", phases=[Phase.RETAIN]))
     columns = reg.by_phase()
@@ -86,7 +86,7 @@ def test_a_tool_whose_job_never_ran_is_not_running():
 
 @pytest.mark.django_db
 def test_a_tool_whose_job_ran_recently_is_ok():
-    from journey import jobs
+    from journey.core import jobs
 
     assert jobs.run_job("heartbeat").state == "ran"
     health = make_tool(health=lambda: Health.ok("configured"), jobs=["heartbeat"]).check_health()
@@ -118,7 +118,7 @@ def _job_state(key, **fields):
 @pytest.mark.django_db
 def test_a_job_waiting_for_its_first_run_while_the_scheduler_runs_is_running():
     """Right after `make run`: beat sends a daily job only a day after it started, the heartbeat every minute."""
-    from journey import jobs
+    from journey.core import jobs
 
     assert jobs.run_job("heartbeat").state == "ran"
     tool = make_tool(health=lambda: Health.ok("configured"), jobs=["schedule_winback_mails", "birthday_rewards"])
@@ -134,7 +134,7 @@ def test_a_job_that_never_ran_long_after_the_scheduler_started_needs_attention()
 
     from django.utils import timezone
 
-    from journey import jobs
+    from journey.core import jobs
 
     assert jobs.run_job("heartbeat").state == "ran"
     # The hourly birthday job has been expected for four hours (its row exists since then) and never ran.
@@ -148,7 +148,7 @@ def test_a_job_that_never_ran_long_after_the_scheduler_started_needs_attention()
 def test_a_job_that_only_ever_failed_needs_attention_even_while_the_scheduler_runs():
     from django.utils import timezone
 
-    from journey import jobs
+    from journey.core import jobs
 
     assert jobs.run_job("heartbeat").state == "ran"
     _job_state("schedule_winback_mails", next_run_at=timezone.now(), failures=1, last_error="boom")
@@ -161,7 +161,7 @@ def test_a_daily_job_that_ran_yesterday_is_running_until_it_is_really_late():
 
     from django.utils import timezone
 
-    from journey import jobs
+    from journey.core import jobs
 
     now = timezone.now()
     ran = now - timedelta(hours=30)
@@ -179,7 +179,7 @@ def test_a_job_with_its_next_run_not_due_yet_is_not_stale():
 
     from django.utils import timezone
 
-    from journey import jobs
+    from journey.core import jobs
 
     now = timezone.now()
     ran = now - timedelta(days=4)

@@ -15,8 +15,7 @@ from django.utils import timezone
 from oscar.core.loading import get_class, get_model
 from oscar.test.factories import UserFactory, create_order, create_product
 
-from journey import jobs
-from journey.core import outbox, privacy, suppression
+from journey.core import jobs, outbox, privacy, suppression
 from journey.core.consent_models import ConsentRecord
 from journey.core.models import JourneyEvent, LinkToken, Message, Suppression, TrackingEvent
 from journey.core.tracking import apply_event

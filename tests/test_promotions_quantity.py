@@ -360,10 +360,3 @@ def test_the_quantity_tool_shows_the_tiers_at_work_on_the_journey_map(cheese):
     assert metrics["Orders with a quantity deal"] == 1 and metrics["Discount given"] == Decimal("4.50")
     assert metrics["Cheese deal · 3+ items: 15 % off"] == 1
 
-
-def test_the_promotions_settings_defaults_are_the_ones_journey_reads():
-    from journey.conf import DEFAULTS, journey_settings
-    from journey.promotions.settings import DEFAULTS as PROMOTIONS_DEFAULTS
-
-    for key, value in PROMOTIONS_DEFAULTS.items():
-        assert DEFAULTS[key] == value == getattr(journey_settings, key)

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from journey import jobs
+from journey.core import jobs
 from journey.models import JobState
 from journey.related import services
 from journey.related.models import RelatedBuild, RelatedProduct

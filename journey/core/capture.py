@@ -163,7 +163,7 @@ def finish_request(capture):
 # Mail -----------------------------------------------------------------------------------------------------
 def _tool_phase(tool_key):
     from ..exceptions import UnknownTool
-    from ..registry import registry
+    from .registry import registry
 
     try:
         return registry.get(tool_key).phases[0]

@@ -273,3 +273,28 @@ class VoucherRedemption(models.Model):
 
     def __str__(self):
         return f"{self.voucher_id} in order {self.order_id}"
+
+
+class JobState(models.Model):
+    """When a periodic job last ran, and who holds it now (see journey.core.jobs)."""
+
+    key = models.CharField(_("job"), max_length=64, unique=True)
+    next_run_at = models.DateTimeField(_("next run at"))
+    lease_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True, default="")
+    last_started_at = models.DateTimeField(_("last started"), null=True, blank=True)
+    last_finished_at = models.DateTimeField(_("last finished"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
+    last_duration = models.FloatField(_("last duration (s)"), null=True, blank=True)
+    last_summary = models.CharField(_("last result"), max_length=500, blank=True, default="")
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    runs = models.PositiveIntegerField(_("successful runs"), default=0)
+    failures = models.PositiveIntegerField(_("failed runs"), default=0)
+
+    class Meta:
+        verbose_name = _("scheduled job")
+        verbose_name_plural = _("scheduled jobs")
+        ordering = ["key"]
+
+    def __str__(self):
+        return self.key

@@ -79,7 +79,7 @@ def get_kind(key: str) -> MessageKind:
 
 def _load_kinds():
     # Each tool's module (listed in the registry) imports its mail module, which registers the tool's kinds.
-    from ..registry import registry
+    from .registry import registry
 
     registry.all()
 
@@ -528,7 +528,7 @@ def send_soon(message_id):
         return
 
     def enqueue():
-        from ..tasks import send_message
+        from .tasks import send_message
 
         try:
             send_message.apply_async((message_id,), retry=False)
@@ -540,6 +540,6 @@ def send_soon(message_id):
 
 
 def _enqueue_send(ids, claimed_at=None):
-    from ..tasks import send_messages
+    from .tasks import send_messages
 
     send_messages.delay(list(ids), claimed_at.isoformat() if claimed_at else None)

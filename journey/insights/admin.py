@@ -16,10 +16,11 @@ from oscar.core.loading import get_model
 
 from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.csv_export import csv_response
+from ..core.reporting import CUSTOM, DEFAULT_PERIOD, PERIODS, currency, store_time_zone
 from .attribution import MODELS
-from .funnel import BREAKDOWNS, MODES, store_tz
-from .journey_map import CUSTOM, DEFAULT_PERIOD, PERIODS, build_journey_map, csv_rows, currency
-from .models import LaneNote, Persona
+from .funnel import BREAKDOWNS, MODES
+from .journey_map import build_journey_map, csv_rows
+from .models import JourneyMap, LaneNote, Persona
 
 MAX_CUSTOM_DAYS = 3 * 366
 # The days a custom period may cover (the store's orders and events lie in between; dates far outside overflow).
@@ -117,7 +118,7 @@ def journey_map_view(model_admin, request, extra_context=None):
         "periods": [(key, label) for key, (label, _days) in PERIODS.items()],
         "custom": journey_map.period == CUSTOM,
         "currency": money,
-        "store_time_zone": store_tz(),
+        "store_time_zone": store_time_zone(),
         "query": query.urlencode(),
         "print_view": request.GET.get("print") == "1",
         "can_edit_lanes": request.user.has_perm("journey.change_lanenote"),
@@ -223,3 +224,20 @@ class PersonaAdmin(ScopedAdmin):
             return "—"
         return format_html('<img src="{}" alt="" style="height:2.5rem;width:2.5rem;object-fit:cover;'
                            'border-radius:50%">', persona.photo.url)
+
+
+@admin.register(JourneyMap)
+class JourneyMapAdmin(admin.ModelAdmin):
+    """The journey map page: four phase columns with their tools, health and numbers."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        return journey_map_view(self, request, extra_context)

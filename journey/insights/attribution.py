@@ -42,8 +42,8 @@ from oscar.core.loading import get_model
 
 from ..conf import journey_settings
 from ..core.events import Kind
+from ..core.reporting import percentage
 from ..exceptions import JourneyError
-from .funnel import percentage
 
 MODELS = {"last_touch": _("Last touch"), "first_touch": _("First touch")}
 NONE = "none"
@@ -118,8 +118,8 @@ class AttributionResult:
 
 
 def tool_label(key: str) -> str:
+    from ..core.registry import registry
     from ..exceptions import UnknownTool
-    from ..registry import registry
 
     if key in TOOL_LABELS:
         return str(TOOL_LABELS[key])

@@ -35,8 +35,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Count, Subquery, Sum
@@ -48,6 +48,7 @@ from oscar.core.loading import get_model
 
 from ..conf import journey_settings
 from ..core.events import Kind
+from ..core.reporting import day_start, percentage, store_time_zone  # noqa: F401 - part of this module's API
 from ..exceptions import JourneyError
 from ..phases import Phase
 from .models import FunnelDay, FunnelScope, RollupDay
@@ -130,8 +131,6 @@ class FunnelResult:
 
 # Periods ----------------------------------------------------------------------------------------------------------
 def store_tz():
-    from ..recovery.report import store_time_zone
-
     return store_time_zone()
 
 
@@ -149,14 +148,6 @@ def as_days(start, end) -> tuple[date, date]:
     return start, end
 
 
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=store_tz())
-
-
-def percentage(part, whole) -> Decimal | None:
-    if not whole:
-        return None
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 # The SQL: events of whole store days -> (day, scope, scope_id, source, medium, campaign, device, mask, visits) -----

@@ -384,7 +384,7 @@ def schedule(order_id, kind, client_id) -> bool:
 
 
 def _enqueue(delivery_id):
-    from ..tasks import ga4_send
+    from .tasks import ga4_send
 
     try:
         ga4_send.delay(delivery_id)

@@ -12,33 +12,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
 from ..conf import journey_settings
-from ..jobs import stale_jobs
+from ..core.jobs import stale_jobs
+from ..core.registry import Health, Metric, Status, Tool, registry
+from ..core.reporting import CUSTOM, DEFAULT_PERIOD, PERIODS, charts, currency, period_bounds  # noqa: F401
 from ..phases import Phase
-from ..registry import Health, Metric, Status, Tool, registry
-from . import charts
 
 logger = logging.getLogger(__name__)
 
-PERIODS = {
-    "7": (_("Last 7 days"), 7),
-    "30": (_("Last 30 days"), 30),
-    "90": (_("Last 90 days"), 90),
-    "365": (_("Last 12 months"), 365),
-    "all": (_("All time"), None),
-}
-DEFAULT_PERIOD = "30"
-CUSTOM = "custom"
 ZERO = Decimal("0.00")
 # The funnel step each phase column charts day by day.
 PHASE_STEP = {Phase.ATTRACT: "attract", Phase.CONVINCE: "view", Phase.SELL: "order", Phase.RETAIN: "repeat"}
@@ -128,16 +117,6 @@ class JourneyMap:
         return gettext("Whole shop")
 
 
-def period_bounds(period: str, now=None):
-    """(period, start, end) of a preset period; unknown keys fall back to the default."""
-    now = now or timezone.now()
-    if period not in PERIODS:
-        period = DEFAULT_PERIOD
-    days = PERIODS[period][1]
-    if days is None:
-        return period, datetime(2000, 1, 1, tzinfo=timezone.get_current_timezone()), now
-    return period, now - timedelta(days=days), now
-
 
 def scheduler_health() -> Health:
     if stale_jobs(["heartbeat"]):
@@ -168,9 +147,6 @@ def _admin_url(tool):
         return None
 
 
-def currency():
-    return getattr(settings, "OSCAR_DEFAULT_CURRENCY", "")
-
 
 # Day-by-day numbers -----------------------------------------------------------------------------------------------
 def _days(first: date, last: date) -> list[date]:
@@ -179,8 +155,8 @@ def _days(first: date, last: date) -> list[date]:
 
 def daily_orders(start, end, first, last, products=None) -> dict:
     """Orders, revenue and recovered revenue per store day of ``[start, end)``; for a scope, its lines only."""
+    from ..core.reporting import store_time_zone as store_tz
     from ..recovery.models import BasketActivity
-    from .funnel import store_tz
 
     Order = get_model("order", "Order")
     Line = get_model("order", "Line")
@@ -214,7 +190,7 @@ def daily_orders(start, end, first, last, products=None) -> dict:
 
 # Sparklines of the tools: one cheap daily query each --------------------------------------------------------------
 def _per_day(queryset, field_name, value=None):
-    from .funnel import store_tz
+    from ..core.reporting import store_time_zone as store_tz
 
     qs = queryset.annotate(day=TruncDate(field_name, tzinfo=store_tz())).values("day")
     qs = qs.annotate(v=value or Count("pk")).order_by()
@@ -252,7 +228,8 @@ def event_series(tool_keys, start, end) -> dict:
     """Journey events per tool and day, {tool: {day: n}}: the rollup's ToolDay rows for final days, the events
     for the rest (two queries for all the tools)."""
     from ..core.models import JourneyEvent
-    from .funnel import _ranges, as_days, day_start, store_tz
+    from ..core.reporting import store_time_zone as store_tz
+    from .funnel import _ranges, as_days, day_start
     from .models import RollupDay, ToolDay
 
     first, last = as_days(start, end)

@@ -143,3 +143,16 @@ class LaneNote(ScopedNote):
 
     def __str__(self):
         return f"{self.get_phase_display()} · {self.get_lane_display()}: {self.text[:60]}"
+
+
+class JourneyMap(models.Model):
+    """No table: the admin entry for the journey map page (and its ``view_journeymap`` permission)."""
+
+    class Meta:
+        managed = False
+        verbose_name = _("journey map")
+        verbose_name_plural = _("journey map")
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return str(self._meta.verbose_name)

@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from ..conf import journey_settings
 from ..core import consent, secret_urls
+from ..core.registry import Health, Tool, Touchpoint
 from ..phases import Phase
-from ..registry import Health, Tool, Touchpoint
 
 GA4_ID = re.compile(r"^G-[A-Z0-9]{4,20}$")
 HOTJAR_ID = re.compile(r"^\d{1,12}$")

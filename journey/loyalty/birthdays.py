@@ -22,15 +22,14 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from ..conf import journey_settings
 from ..core import outbox, suppression, vouchers
+from ..core.reporting import store_time_zone
 from .birthday_models import BirthdayProgram, BirthdayReward
 from .consent import marketing_allowed
 from .models import CustomerProfile
@@ -41,8 +40,7 @@ KIND = "loyalty.birthday"
 PURPOSE = "birthday"
 
 
-def store_tz() -> ZoneInfo:
-    return ZoneInfo(journey_settings.STORE_TIME_ZONE or settings.TIME_ZONE)
+store_tz = store_time_zone  # the store's day decides whose birthday it is
 
 
 def celebrated_on(month: int, day: int, year: int) -> date:

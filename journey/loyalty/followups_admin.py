@@ -18,11 +18,10 @@ from django.utils.translation import gettext_lazy as _
 
 from ..core import vouchers
 from ..core.admin_numbers import BoundedNumbersMixin
-from ..insights.journey_map import PERIODS, currency
+from ..core.registry import registry
+from ..core.reporting import PERIODS, currency, requested_period, store_time_zone, trim_leading_empty
 from ..phases import Phase
-from ..recovery.admin import _requested_period, _trim_leading_zeros
-from ..recovery.report import build_chart, store_time_zone
-from ..registry import registry
+from ..recovery.report import build_chart
 from . import numbers
 from .followups import POST_PURCHASE, WINBACK
 from .followups_models import PostPurchaseProgram, WinbackProgram
@@ -127,11 +126,11 @@ def retain_report(admin_site, request):
     program = request.GET.get("program", "")
     if program not in keys:
         program = keys[0] if keys else POST_PURCHASE
-    period, start, end = _requested_period(request)
+    period, start, end = requested_period(request)
     figures = numbers.program_numbers(program, start, end)
     days = numbers.daily_series(program, start, end)
     if len(days) > 92:
-        days = _trim_leading_zeros(days)
+        days = trim_leading_empty(days, lambda d: d.sent or d.clicked or d.recovered)
     money, tz = currency(), store_time_zone()
     headline = numbers.metrics(figures, full=True)
     context = {

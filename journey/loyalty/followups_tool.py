@@ -5,8 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ..core.models import Message
+from ..core.registry import Health, Tool, Touchpoint
 from ..phases import Phase
-from ..registry import Health, Tool, Touchpoint
 from . import followups_mail  # noqa: F401  (registers the two mail kinds with the outbox)
 from .followups import POST_PURCHASE, WINBACK
 from .followups_models import PostPurchaseProgram, WinbackProgram

@@ -33,8 +33,9 @@ from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
 from ..core.models import Message, PersonalVoucher
-from ..recovery.report import Day, percentage, store_time_zone
-from ..registry import Metric
+from ..core.registry import Metric
+from ..core.reporting import percentage, store_time_zone
+from ..recovery.report import Day
 from .followups import cancelled_statuses, live_orders
 
 ZERO = Decimal("0.00")

@@ -4,8 +4,8 @@
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from ..core.registry import Health, Tool, Touchpoint
 from ..phases import Phase
-from ..registry import Health, Tool, Touchpoint
 from . import birthday_mail  # noqa: F401  (registers the birthday mail kind with the outbox)
 from .birthday_models import BirthdayProgram
 from .birthdays import TOOL
@@ -40,4 +40,16 @@ TOOL_ENTRY = Tool(
 
 
 def register_all(registry):
+    from . import followups_tool
+
     registry.register(TOOL_ENTRY)
+    followups_tool.register_all(registry)
+
+
+def connect():
+    """Wire the tools (JourneyConfig.ready() calls this when ``journey.loyalty`` is in JOURNEY["TOOLS"])."""
+    from . import consent_receivers, followups_mail, followups_receivers, privacy, tasks  # noqa: F401
+
+    followups_receivers.connect()
+    consent_receivers.connect()
+    privacy.connect()

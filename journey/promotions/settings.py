@@ -1,9 +1,7 @@
-"""The JOURNEY settings keys of the promotions tools, with their defaults (read at call time through
-``journey.conf.journey_settings``; documented in docs/settings.md).
+"""Campaign discounts, codes and quantity promotions: the ``JOURNEY`` keys of this tool,
+with their defaults (docs/settings.md).
 
-Until the central ``journey.conf`` merges every tool's ``DEFAULTS``, the same values also stand in
-``journey.conf.DEFAULTS`` (tests/test_promotions_quantity.py checks that they agree).
-"""
+Pure data: ``journey.conf`` reads it, before Django's apps are ready too."""
 
 DEFAULTS = {
     # Refused discount codes from one client before the code form answers HTTP 429, per window (seconds).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
@@ -29,8 +29,8 @@ from oscar.core.loading import get_class, get_model
 from ..core import outbox
 from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.models import Message
-from ..insights.journey_map import DEFAULT_PERIOD, PERIODS, currency, period_bounds
-from ..registry import Metric
+from ..core.registry import Metric
+from ..core.reporting import PERIODS, currency, requested_period, trim_leading_empty
 from ..related.api import related_for_basket
 from . import report
 from .mail import basket_context
@@ -43,7 +43,6 @@ Line = get_model("basket", "Line")
 Selector = get_class("partner.strategy", "Selector")
 TEMPLATE_PARTS = ("_subject.txt", "_body.txt", "_body.html")
 TEST_TAGS = ["journey", "recovery", "test"]
-EARLIEST_REPORT_DAY = date(2000, 1, 1)
 
 
 # Samples: a step's mail rendered for a real basket, with no voucher issued and nothing in the outbox -------------
@@ -286,42 +285,9 @@ class RecoveryStepAdmin(BoundedNumbersMixin, admin.ModelAdmin):
 
 
 # Basket activity -------------------------------------------------------------------------------------------------
-def _requested_period(request):
-    """(period key, start, end) from ?period= or ?start=YYYY-MM-DD&end=YYYY-MM-DD (store time zone, end day
-    included).  Bad dates give a message and the default period."""
-    start_raw, end_raw = request.GET.get("start", "").strip(), request.GET.get("end", "").strip()
-    if start_raw or end_raw:
-        tz = report.store_time_zone()
-        today = timezone.localdate(timezone=tz)
-        try:
-            end_day = date.fromisoformat(end_raw) if end_raw else today
-            start_day = date.fromisoformat(start_raw) if start_raw else end_day - timedelta(days=29)
-            if end_day < start_day:
-                raise ValueError("end before start")
-            asked = (start_day, end_day)
-            start_day, end_day = max(start_day, EARLIEST_REPORT_DAY), min(end_day, today)
-            if end_day < start_day:
-                raise ValueError("the period starts after today")
-            if (start_day, end_day) != asked:
-                messages.info(request, gettext(
-                    "This report covers %(first)s to today: showing %(start)s to %(end)s.") % {
-                    "first": EARLIEST_REPORT_DAY.isoformat(), "start": start_day.isoformat(),
-                    "end": end_day.isoformat()})
-            start = datetime.combine(start_day, time.min, tzinfo=tz)
-            end = datetime.combine(end_day + timedelta(days=1), time.min, tzinfo=tz)
-        except (ValueError, OverflowError):
-            messages.warning(request, gettext(
-                "“%(start)s” to “%(end)s” is not a period this report understands: enter dates as YYYY-MM-DD, the "
-                "start before the end. Showing the default period instead.") % {"start": start_raw, "end": end_raw})
-            return period_bounds(DEFAULT_PERIOD)
-        return "custom", start, end
-    return period_bounds(request.GET.get("period", ""))
-
-
 def _trim_leading_zeros(days, keep=30):
     """Long periods ("all time"): start the chart at the first day with something to show."""
-    first = next((i for i, d in enumerate(days) if d.sent or d.clicked or d.recovered), len(days))
-    return days[min(first, max(0, len(days) - keep)):]
+    return trim_leading_empty(days, lambda d: d.sent or d.clicked or d.recovered, keep)
 
 
 @admin.register(BasketActivity)
@@ -382,7 +348,7 @@ class BasketActivityAdmin(admin.ModelAdmin):
     def report_view(self, request):
         if not request.user.has_perm("journey.view_basketactivity"):
             raise PermissionDenied
-        period, start, end = _requested_period(request)
+        period, start, end = requested_period(request)
         numbers = report.recovery_numbers(start, end)
         days = report.daily_series(start, end)
         if len(days) > 92:

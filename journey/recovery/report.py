@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate
@@ -21,9 +19,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext, pgettext
 from oscar.core.loading import get_model
 
-from ..conf import journey_settings
 from ..core.models import Message, PersonalVoucher
-from ..insights.charts import PlotArea, bucket_key, bucket_unit, format_count, format_money, nice_max
+from ..core.reporting import percentage, store_time_zone  # noqa: F401 - store_time_zone: part of this module's API
+from ..core.reporting.charts import PlotArea, bucket_key, bucket_unit, format_count, format_money, nice_max
 from .models import BasketActivity
 from .services import MAIL_KIND
 
@@ -31,9 +29,6 @@ State = BasketActivity.State
 ZERO = Decimal("0.00")
 VOUCHER_PURPOSE = "recovery"
 
-
-def store_time_zone() -> ZoneInfo:
-    return ZoneInfo(journey_settings.STORE_TIME_ZONE or settings.TIME_ZONE)
 
 
 def _recovery_mails():
@@ -83,12 +78,6 @@ class RecoveryNumbers:
         """Recovered baskets no clicked recovery mail could be found for (e.g. its rows were deleted)."""
         return max(0, self.recovered - sum(row.recovered for row in self.per_step))
 
-
-def percentage(part, whole) -> Decimal | None:
-    """``part / whole`` as a percentage with one decimal, None when ``whole`` is 0."""
-    if not whole:
-        return None
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def recovery_numbers(start: datetime, end: datetime) -> RecoveryNumbers:

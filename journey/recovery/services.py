@@ -13,9 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
@@ -26,6 +24,7 @@ from .. import signals
 from ..conf import journey_settings
 from ..core import outbox, suppression
 from ..core.models import Message
+from ..core.reporting import store_time_zone
 from .models import BasketActivity, RecoveryStep
 
 logger = logging.getLogger(__name__)
@@ -194,7 +193,7 @@ def _quiet(due, quiet_hours):
     if not quiet_hours:
         return due
     start, end = quiet_hours
-    tz = ZoneInfo(journey_settings.STORE_TIME_ZONE or settings.TIME_ZONE)
+    tz = store_time_zone()
     local = due.astimezone(tz)
     hour = local.hour
     in_quiet = (start <= hour or hour < end) if start > end else (start <= hour < end)

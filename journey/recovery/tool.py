@@ -3,8 +3,8 @@
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from ..core.registry import Health, Metric, Tool, Touchpoint
 from ..phases import Phase
-from ..registry import Health, Metric, Tool, Touchpoint
 from . import mail  # noqa: F401  (registers the recovery mail kinds with the outbox)
 from .models import BasketActivity, RecoveryStep
 
@@ -53,3 +53,10 @@ TOOL = Tool(
 
 def register_all(registry):
     registry.register(TOOL)
+
+
+def connect():
+    """Wire the tool (JourneyConfig.ready() calls this when ``journey.recovery`` is in JOURNEY["TOOLS"])."""
+    from . import receivers, tasks  # noqa: F401 - tasks register with Celery on import
+
+    receivers.connect()

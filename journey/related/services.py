@@ -21,13 +21,14 @@ from django.utils import timezone
 from oscar.core.loading import get_model
 
 from ..conf import journey_settings
+from ..core.reporting import store_time_zone
 from ..exceptions import JourneyError
 from . import data, engine, lists
 from .api import LIVE_BUILD_KEY, forget_live_build
 from .models import ListKind, RelatedBuild, RelatedProduct, RelatedRule
 
 logger = logging.getLogger(__name__)
-REBUILD_JOB = "rebuild_related_products"  # the job's key (journey.jobs): its lease and its state row
+REBUILD_JOB = "rebuild_related_products"  # the job's key (journey.core.jobs): its lease and its state row
 Product = get_model("catalogue", "Product")
 ProductCategory = get_model("catalogue", "ProductCategory")
 Order = get_model("order", "Order")
@@ -200,7 +201,7 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
 def _lock_swaps():
     """Serialise swaps: lock the rebuild job's state row (it always exists once created; a row lock on PostgreSQL,
     SQLite serialises writers anyway)."""
-    from ..models import JobState
+    from ..core.models import JobState
 
     JobState.objects.get_or_create(key=REBUILD_JOB, defaults={"next_run_at": timezone.now()})
     JobState.objects.select_for_update().filter(key=REBUILD_JOB).values_list("pk", flat=True).first()
@@ -254,11 +255,9 @@ def _delete_builds(builds) -> int:
 
 def rebuild_job(via="tick"):
     """The nightly job: rebuild once a day, at or after RELATED_REBUILD_HOUR in the store's time zone."""
-    from zoneinfo import ZoneInfo
 
-    from django.conf import settings
 
-    tz = ZoneInfo(journey_settings.STORE_TIME_ZONE or settings.TIME_ZONE)
+    tz = store_time_zone()
     now = timezone.now()
     local = now.astimezone(tz)
     live = RelatedBuild.objects.filter(status=RelatedBuild.Status.LIVE).first()

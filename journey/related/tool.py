@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from ..core.registry import Health, Metric, Tool, Touchpoint
 from ..phases import Phase
-from ..registry import Health, Metric, Tool, Touchpoint
 from .models import ListKind, RelatedBuild, RelatedClick
 
 
@@ -61,3 +61,8 @@ TOOL = Tool(
 
 def register_all(registry):
     registry.register(TOOL)
+
+
+def connect():
+    """Wire the tool (JourneyConfig.ready() calls this when ``journey.related`` is in JOURNEY["TOOLS"])."""
+    from . import tasks  # noqa: F401 - tasks register with Celery on import

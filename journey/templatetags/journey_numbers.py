@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
-from ..insights.charts import format_count, format_money
+from ..core.reporting import format_count, format_money
 
 register = template.Library()
 

@@ -3,7 +3,7 @@ from datetime import datetime, time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from journey import jobs
+from journey.core import jobs
 from journey.exceptions import JobBusy
 from journey.related.services import REBUILD_JOB, RebuildError, rebuild
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from journey import jobs
+from journey.core import jobs
 
 
 class Command(BaseCommand):

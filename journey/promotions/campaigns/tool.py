@@ -3,8 +3,8 @@
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from ...core.registry import Health, Metric, Tool, Touchpoint
 from ...phases import Phase
-from ...registry import Health, Metric, Tool, Touchpoint
 from .lifecycle import live_campaigns
 from .models import Channel
 from .numbers import numbers_by_channel

@@ -14,7 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ...core.reporting import percent
+from ...core.reporting.amounts import percent
 from ...phases import Phase, PhaseField
 from ..base import PromotionBase
 

@@ -4,8 +4,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from ...core.registry import Health, Metric, Tool, Touchpoint
 from ...phases import Phase
-from ...registry import Health, Metric, Tool, Touchpoint
 from .models import QuantityPromotion
 from .numbers import numbers as quantity_numbers
 

@@ -1,11 +1,12 @@
 """Periodic jobs: one list, two ways to run them (Celery beat or ``manage.py journey_tick`` from cron).
 
-Each job is declared here as plain data, so ``journey.celery.beat_schedule()`` can be called from a settings
-module before Django's apps are ready.  The database row ``JobState`` is the record of when each job last ran
-and who is running it now: a runner *claims* a job with one conditional UPDATE (due and not leased), runs it,
-and releases it.  Two runners, a duplicate Celery delivery or cron and beat together therefore run a job once
-per interval; a runner that dies leaves a lease that expires after ``JOURNEY["JOB_LEASE_SECONDS"]``.
-The job functions are idempotent on top of that, so even a lease taken over mid-run does no harm.
+Each job is declared as plain data (the core's here, each tool package's in its own ``jobs.py``), so
+``journey.celery.beat_schedule()`` can be called from a settings module before Django's apps are ready.  The
+database row ``JobState`` is the record of when each job last ran and who is running it now: a runner *claims* a
+job with one conditional UPDATE (due and not leased), runs it, and releases it.  Two runners, a duplicate Celery
+delivery or cron and beat together therefore run a job once per interval; a runner that dies leaves a lease that
+expires after ``JOURNEY["JOB_LEASE_SECONDS"]``.  The job functions are idempotent on top of that, so even a lease
+taken over mid-run does no harm.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib import import_module
+from importlib.util import find_spec
 
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from .conf import journey_settings
-from .exceptions import JobBusy, UnknownJob
+from ..conf import journey_settings, tool_modules
+from ..exceptions import JobBusy, UnknownJob
 
 logger = logging.getLogger(__name__)
 
@@ -45,20 +48,13 @@ class Job:
         return (self.key,) if self.task == "journey.run_job" else ()
 
 
-# Every periodic job journey has.  Each tool adds its jobs here (and their tests).
+# The core's periodic jobs; each tool package declares its own in ``<package>/jobs.py`` (see all_jobs()).
 JOBS: tuple[Job, ...] = (
     Job(
         key="heartbeat",
-        func="journey.jobs.heartbeat",
+        func="journey.core.jobs.heartbeat",
         interval=60,
         description="Records that the scheduler (beat or cron) is alive; the journey map reads it.",
-    ),
-    Job(
-        key="scan_abandoned_baskets",
-        func="journey.recovery.services.scan_job",
-        interval=60,
-        description="Finds baskets left for RECOVERY_ABANDON_AFTER_MINUTES and schedules their recovery mails.",
-        task="journey.scan_abandoned_baskets",
     ),
     Job(
         key="send_due_messages",
@@ -68,31 +64,10 @@ JOBS: tuple[Job, ...] = (
         task="journey.send_due_messages",
     ),
     Job(
-        key="rebuild_related_products",
-        func="journey.related.services.rebuild_job",
-        interval=3600,
-        description="Rebuilds the related-products lists once a day, at RELATED_REBUILD_HOUR (checked hourly).",
-        task="journey.rebuild_related_products",
-    ),
-    Job(
         key="purge_expired_tokens",
         func="journey.core.tokens.purge_job",
         interval=24 * 3600,
         description="Deletes link tokens that expired more than 30 days ago.",
-    ),
-    Job(
-        key="birthday_rewards",
-        func="journey.loyalty.birthdays.birthday_job",
-        interval=3600,
-        description="Issues the birthday vouchers and schedules the birthday mails of each new day (store time zone).",
-        task="journey.birthday_rewards",
-    ),
-    Job(
-        key="schedule_winback_mails",
-        func="journey.loyalty.followups.winback_job",
-        interval=24 * 3600,
-        description="Schedules a win-back mail for customers whose last order is older than the program's days.",
-        task="journey.schedule_winback_mails",
     ),
     Job(
         key="purge_old_data",
@@ -102,19 +77,6 @@ JOBS: tuple[Job, ...] = (
         "MESSAGE_RETENTION_DAYS and CONSENT_RETENTION_DAYS, in batches.",
         task="journey.purge_old_data",
     ),
-    Job(
-        key="ga4_send_pending",
-        func="journey.insights.ga4.send_pending",
-        interval=300,
-        description="Sends GA4 Measurement Protocol events (purchases, refunds) a lost task left waiting.",
-    ),
-    Job(
-        key="insights_rollup",
-        func="journey.insights.funnel.rollup_job",
-        interval=15 * 60,
-        description="Rolls up the funnel of every ended store day not final yet (the journey map reads today live).",
-        task="journey.rollup_insights",
-    ),
 )
 
 
@@ -123,15 +85,22 @@ def heartbeat(via="tick"):
     return "alive"
 
 
-def all_jobs() -> tuple[Job, ...]:
-    return JOBS
+def all_jobs(packages=None) -> tuple[Job, ...]:
+    """The core's jobs and those of every installed tool package (``JOURNEY["TOOLS"]``, or ``packages``)."""
+    if packages is None:
+        modules = tool_modules("jobs")
+    else:
+        modules = [import_module(f"{package}.jobs") for package in packages
+                   if find_spec(f"{package}.jobs") is not None]
+    return JOBS + tuple(job for module in modules for job in module.JOBS)
 
 
 def get_job(key: str) -> Job:
-    for job in JOBS:
+    every = all_jobs()
+    for job in every:
         if job.key == key:
             return job
-    raise UnknownJob(f"No journey job {key!r}; known jobs: {', '.join(j.key for j in JOBS)}")
+    raise UnknownJob(f"No journey job {key!r}; known jobs: {', '.join(j.key for j in every)}")
 
 
 @dataclass(frozen=True)
@@ -168,7 +137,7 @@ def run_job(key: str, *, force: bool = False, now=None, via: str = "tick") -> Ou
     """Run one job if it is due and not running elsewhere.  Never raises for the job's own errors."""
     from django.db.models import F
 
-    from . import signals
+    from .. import signals
     from .models import JobState
 
     job = get_job(key)
@@ -234,7 +203,7 @@ def holding(key: str, *, now=None):
 
 def run_due_jobs(*, only=None, force=False) -> list[Outcome]:
     """Run every job that is due now, one after the other, in this process (what journey_tick does)."""
-    keys = list(only) if only else [job.key for job in JOBS]
+    keys = list(only) if only else [job.key for job in all_jobs()]
     for key in keys:
         get_job(key)  # unknown keys fail before anything runs
     return [run_job(key, force=force) for key in keys]
@@ -282,5 +251,6 @@ def expect_every_job(now=None):
 
     now = now or timezone.now()
     known = set(JobState.objects.values_list("key", flat=True))
-    JobState.objects.bulk_create([JobState(key=job.key, next_run_at=now) for job in JOBS if job.key not in known],
+    JobState.objects.bulk_create([JobState(key=job.key, next_run_at=now) for job in all_jobs()
+                                  if job.key not in known],
                                  ignore_conflicts=True)

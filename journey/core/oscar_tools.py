@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from oscar.core.loading import get_model
 
-from .phases import Phase
+from ..phases import Phase
 from .registry import Health, Metric, Tool, Touchpoint
 
 

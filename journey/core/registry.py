@@ -1,0 +1,238 @@
+"""The tool registry: every journey tool declares what it is, which phases it serves and how healthy it is.
+
+A tool is a plain :class:`Tool` value.  journey registers its own tools and the Oscar features that already
+serve a journey phase (site offers, vouchers, reviews, wish lists…), so the journey map shows the whole shop.
+A host shop can add its own with ``JOURNEY["EXTRA_TOOLS"]`` (dotted paths) or ``registry.register(tool)``
+in its ``AppConfig.ready()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.signals import setting_changed
+from django.db import models
+from django.utils.functional import Promise
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
+
+from ..conf import journey_settings, tool_packages
+from ..exceptions import JourneyConfigurationError, UnknownTool
+from ..phases import Phase
+
+logger = logging.getLogger(__name__)
+
+
+class Touchpoint(models.TextChoices):
+    """Where the shopper meets a tool."""
+
+    WEB = "web", _("Web page")
+    EMAIL = "email", _("Email")
+    AD = "ad", _("Ad link")
+    ADMIN = "admin", _("Store admin")
+
+
+class Status(models.TextChoices):
+    """Health of a tool, worst last."""
+
+    OK = "ok", _("Running")
+    IDLE = "idle", _("Not in use")
+    OFF = "off", _("Turned off")
+    WARNING = "warning", _("Needs attention")
+    ERROR = "error", _("Broken")
+
+    @property
+    def severity(self):
+        return [Status.OK, Status.OFF, Status.IDLE, Status.WARNING, Status.ERROR].index(self)
+
+
+@dataclass(frozen=True)
+class Health:
+    status: Status
+    message: str | Promise = ""
+
+    @classmethod
+    def ok(cls, message=""):
+        return cls(Status.OK, message)
+
+    @classmethod
+    def idle(cls, message=""):
+        return cls(Status.IDLE, message)
+
+    @classmethod
+    def warning(cls, message=""):
+        return cls(Status.WARNING, message)
+
+    @classmethod
+    def error(cls, message=""):
+        return cls(Status.ERROR, message)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number a tool shows on the journey map for a period."""
+
+    label: str | Promise
+    value: object
+    kind: str = "count"  # count | money | percent | text
+
+
+@dataclass(frozen=True)
+class Tool:
+    key: str
+    name: str | Promise
+    description: str | Promise
+    phases: Sequence[Phase]
+    touchpoints: Sequence[Touchpoint] = ()
+    # () -> Health.  Cheap: the journey map calls it on every view.
+    health: Callable[[], Health] | None = None
+    # (start: datetime, end: datetime) -> list[Metric].  The journey map calls it for the chosen period.
+    metrics: Callable[[datetime, datetime], list[Metric]] | None = None
+    # Keys of the periodic jobs (journey.core.jobs) the tool needs; a stale job makes the tool "not running".
+    jobs: Sequence[str] = ()
+    # Where a store owner configures it (a URL name), if anywhere.
+    admin_url_name: str | None = None
+    provider: str = "journey"  # journey | oscar | the host's own name
+    order: int = 100
+
+    def __post_init__(self):
+        if not self.key or not self.key.replace("_", "").isalnum():
+            raise JourneyConfigurationError(f"Tool key {self.key!r} must be letters, digits and underscores.")
+        if not self.phases:
+            raise JourneyConfigurationError(f"Tool {self.key!r} must serve at least one phase.")
+        object.__setattr__(self, "phases", tuple(Phase(p) for p in self.phases))
+        object.__setattr__(self, "touchpoints", tuple(Touchpoint(t) for t in self.touchpoints))
+        object.__setattr__(self, "jobs", tuple(self.jobs))
+
+    @property
+    def enabled(self):
+        return self.key not in set(journey_settings.DISABLED_TOOLS)
+
+    def check_health(self) -> Health:
+        """The tool's health, never raising: a failing check is itself reported as broken."""
+        if not self.enabled:
+            return Health(Status.OFF, _("Turned off in settings (JOURNEY['DISABLED_TOOLS'])."))
+        from .jobs import stale_jobs
+
+        try:
+            health = self.health() if self.health else Health.ok()
+        except Exception as exc:  # a broken check must not break the map
+            logger.exception("Health check of journey tool %s failed", self.key)
+            return Health.error(_("Health check failed: %(error)s") % {"error": exc})
+        stale = stale_jobs(self.jobs)
+        if stale and health.status in (Status.OK, Status.IDLE):
+            return Health.warning(
+                _("Not running: job %(jobs)s has not run on time. Start a Celery worker with beat, "
+                  "or run 'manage.py journey_tick' from cron.") % {"jobs": ", ".join(stale)}
+            )
+        return health
+
+    def get_metrics(self, start, end) -> list[Metric]:
+        if not self.metrics or not self.enabled:
+            return []
+        try:
+            return list(self.metrics(start, end))
+        except Exception:
+            logger.exception("Metrics of journey tool %s failed", self.key)
+            return []
+
+
+@dataclass
+class ToolRegistry:
+    _tools: dict[str, Tool] = field(default_factory=dict)
+    _extra_loaded: bool = False
+    _builtins_loaded: bool = False
+    _extra_keys: set = field(default_factory=set)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # The packages whose tools are registered now (JOURNEY["TOOLS"] when they were loaded), and their tool keys.
+    _packages: tuple[str, ...] | None = None
+    _builtin_keys: set = field(default_factory=set)
+    # False: an empty registry (tests), only what register() adds.
+    load_builtins: bool = True
+
+    def register(self, tool: Tool, *, replace=False) -> Tool:
+        with self._lock:
+            if tool.key in self._tools and not replace and self._tools[tool.key] != tool:
+                raise JourneyConfigurationError(f"A journey tool with key {tool.key!r} is already registered.")
+            self._tools[tool.key] = tool
+        return tool
+
+    def unregister(self, key: str) -> None:
+        with self._lock:
+            self._tools.pop(key, None)
+
+    def _load(self):
+        with self._lock:
+            packages = tool_packages() if self.load_builtins else ()
+            if self._builtins_loaded and self._packages != packages:  # JOURNEY["TOOLS"] changed
+                for key in self._builtin_keys:
+                    self._tools.pop(key, None)
+                self._builtin_keys.clear()
+                self._builtins_loaded = False
+            if not self._builtins_loaded:
+                self._builtins_loaded, self._packages = True, packages
+                before = set(self._tools)
+                if self.load_builtins:
+                    # Oscar's own features, then each installed tool package's ``tool.register_all``.
+                    import_string("journey.core.oscar_tools.register_all")(self)
+                    for package in packages:
+                        import_string(f"{package}.tool.register_all")(self)
+                self._builtin_keys = set(self._tools) - before
+            if not self._extra_loaded:
+                self._extra_loaded = True
+                for path in journey_settings.EXTRA_TOOLS:
+                    try:
+                        obj = import_string(path)
+                    except ImportError as exc:
+                        raise JourneyConfigurationError(
+                            f"JOURNEY['EXTRA_TOOLS'] names {path!r}, which cannot be imported: {exc}"
+                        ) from exc
+                    tool = obj() if callable(obj) and not isinstance(obj, Tool) else obj
+                    if not isinstance(tool, Tool):
+                        raise JourneyConfigurationError(f"JOURNEY['EXTRA_TOOLS'] entry {path!r} is not a Tool.")
+                    self.register(tool, replace=True)
+                    self._extra_keys.add(tool.key)
+
+    def reset_extra(self):
+        """Forget host-added tools so a changed JOURNEY['EXTRA_TOOLS'] is read again."""
+        with self._lock:
+            for key in self._extra_keys:
+                self._tools.pop(key, None)
+            self._extra_keys.clear()
+            self._extra_loaded = False
+
+    def all(self) -> list[Tool]:
+        self._load()
+        return sorted(self._tools.values(), key=lambda t: (t.order, str(t.name)))
+
+    def get(self, key: str) -> Tool:
+        self._load()
+        try:
+            return self._tools[key]
+        except KeyError:
+            raise UnknownTool(key) from None
+
+    def by_phase(self) -> dict[Phase, list[Tool]]:
+        """Every phase in journey order, each with the tools that serve it (a tool may serve several)."""
+        columns = {phase: [] for phase in Phase}
+        for tool in self.all():
+            for phase in tool.phases:
+                columns[phase].append(tool)
+        return columns
+
+
+registry = ToolRegistry()
+register = registry.register
+
+
+def _reset_caches(*, setting, **kwargs):
+    if setting in ("JOURNEY", "TIME_ZONE"):
+        registry.reset_extra()
+
+
+setting_changed.connect(_reset_caches)

@@ -1,0 +1,13 @@
+"""Insights (funnel, attribution, GA4, the journey map) as a package that wires itself: it sits above the tools and
+reads them through the registry."""
+
+
+def register_all(registry):
+    from . import widgets
+
+    widgets.register_all(registry)
+
+
+def connect():
+    """Wire insights (JourneyConfig.ready() calls this when ``journey.insights`` is in JOURNEY["TOOLS"])."""
+    from . import tasks  # noqa: F401 - tasks register with Celery on import

@@ -1,0 +1,9 @@
+"""Loyalty's storefront URLs (in the ``journey:`` namespace)."""
+
+from django.urls import path
+
+from . import profile_views
+
+urlpatterns = [
+    path("account/profile/", profile_views.profile, name="account-profile"),
+]
