@@ -360,3 +360,16 @@ def test_the_quantity_tool_shows_the_tiers_at_work_on_the_journey_map(cheese):
     assert metrics["Orders with a quantity deal"] == 1 and metrics["Discount given"] == Decimal("4.50")
     assert metrics["Cheese deal · 3+ items: 15 % off"] == 1
 
+
+
+def test_with_promotions_left_out_of_tools_the_hint_tags_render_nothing(client, cheese, settings):
+    from journey.conf import BUILTIN_TOOLS
+
+    tiered(product_range(cheese))
+    client.post(reverse("basket:add", args=[cheese.pk]), {"quantity": 1})
+    assert "data-journey-quantity-hint" in client.get(cheese.get_absolute_url()).content.decode()
+    settings.JOURNEY = {**settings.JOURNEY, "TOOLS": tuple(p for p in BUILTIN_TOOLS if p != "journey.promotions")}
+    product_page, basket_page = client.get(cheese.get_absolute_url()), client.get(reverse("basket:summary"))
+    assert product_page.status_code == basket_page.status_code == 200
+    assert "data-journey-quantity-hint" not in product_page.content.decode()
+    assert "data-journey-quantity-hints" not in basket_page.content.decode()
