@@ -75,7 +75,7 @@ def load(count, today):
 
 def select_today(day):
     """The birthday job's candidate query for ``day``: (seconds, rows, EXPLAIN ANALYZE plan)."""
-    from journey.loyalty.birthdays import profiles_celebrating
+    from journey.loyalty.birthdays.services import profiles_celebrating
 
     queryset = (profiles_celebrating(day).exclude(user__journey_birthdays__year=day.year)
                 .values_list("user_id", "user__email", "birthday_changed_at", "marketing_consent", "language"))
@@ -93,8 +93,8 @@ def issue_and_send(now):
     from django.core import mail
 
     from journey.core.models import Message, PersonalVoucher
-    from journey.loyalty import birthdays
-    from journey.loyalty.birthday_models import BirthdayProgram
+    from journey.loyalty.birthdays import services as birthdays
+    from journey.loyalty.birthdays.models import BirthdayProgram
 
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
     mail.outbox = []
@@ -148,7 +148,7 @@ def main():
         use_database(url)
         from django.utils import timezone
 
-        from journey.loyalty.birthdays import store_tz
+        from journey.loyalty.birthdays.services import store_tz
 
         now = timezone.now().astimezone(store_tz()).replace(hour=10, minute=0, second=0, microsecond=0)
         today = now.date()

@@ -56,8 +56,8 @@ def selection():
     from django.db.models import Max
     from oscar.core.loading import get_model
 
-    from journey.loyalty import followups
-    from journey.loyalty.followups_models import WinbackProgram
+    from journey.loyalty.followups import services as followups
+    from journey.loyalty.followups.models import WinbackProgram
 
     Order = get_model("order", "Order")
     newest = Order.objects.aggregate(newest=Max("date_placed"))["newest"]
@@ -89,7 +89,7 @@ def build(now):
     from django.contrib.auth import get_user_model
     from oscar.core.loading import get_model
 
-    from journey.loyalty.followups_models import PostPurchaseProgram
+    from journey.loyalty.followups.models import PostPurchaseProgram
     from journey.related.models import ListKind, RelatedBuild, RelatedProduct, Source
 
     ProductClass = get_model("catalogue", "ProductClass")
@@ -154,7 +154,7 @@ def post_purchase(order_ids):
 
     from bench.common import QueryTimer, main_table, send_due_in_parallel
     from journey.core.models import Message, PersonalVoucher
-    from journey.loyalty import followups
+    from journey.loyalty.followups import services as followups
 
     timer = QueryTimer(main_table)
     result = {}

@@ -19,6 +19,7 @@ TEMPLATES = [{
     "OPTIONS": {
         **TEMPLATES[0]["OPTIONS"],  # noqa: F405
         "libraries": {library: f"bench.{library}_stub"
-                      for library in ("journey_tags", "journey_promotions", "journey_consent", "journey_ga4")},
+                      for library in ("journey_tags", "journey_promotions", "journey_consent", "journey_ga4",
+                                    "journey_onsite")},
     },
 }]

@@ -11,15 +11,11 @@ class JourneyConfig(AppConfig):
 
     def ready(self):
         # Only wiring: system checks, the core's receivers, then each installed tool package connects itself.
-        from anymail.signals import tracking
-
         from . import checks  # noqa: F401
-        from .conf import tool_packages
-        from .core import capture, voucher_receivers
-        from .core.tracking import on_tracking
+        from .conf import tool_package_problem, tool_packages
+        from .core import receivers
 
-        voucher_receivers.connect()
-        capture.connect()
-        tracking.connect(on_tracking, dispatch_uid="journey.core.tracking")
+        receivers.connect()
         for package in tool_packages():
-            import_string(f"{package}.tool.connect")()
+            if tool_package_problem(package) is None:  # else the system check journey.E030 names it
+                import_string(f"{package}.tool.connect")()

@@ -7,7 +7,9 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from .conf import journey_settings
+from .conf import journey_settings, tool_package_problem, tool_packages
+from .core.celery_app import celery_app_configured
+from .exceptions import JourneyConfigurationError
 
 REQUIRED_OSCAR_APPS = ("basket", "order", "offer", "voucher", "catalogue", "partner", "customer", "checkout")
 
@@ -49,6 +51,20 @@ def _has_basket_middleware():
         if isinstance(cls, type) and issubclass(cls, BasketMiddleware):
             return True
     return False
+
+
+@register()
+def check_tool_packages(app_configs=None, **kwargs):
+    """Each JOURNEY["TOOLS"] entry is a tool package: importable, with tool.register_all and tool.connect.
+    JourneyConfig.ready() skips an entry that is not, so this check can name it."""
+    hint = ("List dotted paths of tool packages, e.g. \"journey.loyalty\" or your own \"shop.points\", each with a "
+            "tool.py defining register_all(registry) and connect() (docs/settings.md, TOOLS).")
+    try:
+        packages = tool_packages()
+    except JourneyConfigurationError as exc:
+        return [Error(str(exc), hint=hint, id="journey.E030")]
+    return [Error(f"JOURNEY['TOOLS'] names {package!r}, which {problem}.", hint=hint, obj=package, id="journey.E030")
+            for package in packages if (problem := tool_package_problem(package))]
 
 
 @register()
@@ -98,14 +114,6 @@ def check_celery(app_configs=None, **kwargs):
             id="journey.W003",
         )
     ]
-
-
-def celery_app_configured():
-    from celery import current_app
-
-    app = current_app._get_current_object()
-    # Celery's fallback app is called "default" and has no broker; a project's app has a name or a broker.
-    return app.main not in (None, "default") or bool(app.conf.broker_url)
 
 
 @register(Tags.security, deploy=True)

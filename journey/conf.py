@@ -47,6 +47,8 @@ DEFAULTS = {
     "SEND_RETRY_BASE_SECONDS": 60,
     # A message left "sending" longer than this was abandoned by a dead worker or a lost task: the sweeper acts.
     "SEND_STALE_AFTER_SECONDS": 300,
+    # An on-site message is shown for this many days after it was sent (then it lapses, unseen or not).
+    "ONSITE_MESSAGE_DAYS": 7,
     # How long the unsubscribe link in a mail works.
     "UNSUBSCRIBE_TOKEN_DAYS": 365,
     # Consent policy for marketing mail: "notice" (any captured email, with a notice at capture and an
@@ -122,7 +124,8 @@ def _package_defaults(packages: tuple[str, ...]) -> dict:
         try:
             module = importlib.import_module(f"{package}.settings")
         except ModuleNotFoundError as exc:
-            if exc.name not in (package, f"{package}.settings"):
+            # No settings module, or no such package at all (the system check journey.E030 names it).
+            if not exc.name or not f"{package}.settings".startswith(exc.name):
                 raise
             continue
         merged.update(getattr(module, "DEFAULTS", {}))
@@ -154,12 +157,33 @@ def tool_modules(name: str):
     has one, imported, in ``JOURNEY["TOOLS"]`` order: how the central files loop over the tools."""
     modules = []
     for package in tool_packages():
+        module = f"{package}.{name}"
         try:
-            modules.append(importlib.import_module(f"{package}.{name}"))
+            modules.append(importlib.import_module(module))
         except ModuleNotFoundError as exc:
-            if exc.name != f"{package}.{name}":
+            # The package has no such module, or the package itself is missing (system check journey.E030).
+            if not exc.name or not (module == exc.name or module.startswith(exc.name + ".")):
                 raise
     return modules
+
+
+def tool_package_problem(package: str) -> str | None:
+    """Why journey cannot use the ``JOURNEY["TOOLS"]`` entry ``package`` (None: it can): the package must import
+    and have a ``tool`` module with ``register_all(registry)`` and ``connect()``."""
+    try:
+        importlib.import_module(package)
+    except ImportError as exc:
+        return f"cannot be imported ({exc})"
+    try:
+        tool = importlib.import_module(f"{package}.tool")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"{package}.tool":
+            return "has no tool module (tool.py)"
+        return f"has a tool module that cannot be imported ({exc})"
+    except ImportError as exc:
+        return f"has a tool module that cannot be imported ({exc})"
+    missing = [f"no {name}()" for name in ("register_all", "connect") if not callable(getattr(tool, name, None))]
+    return f"has a tool module with {' and '.join(missing)}" if missing else None
 
 
 class JourneySettings:

@@ -17,9 +17,9 @@ from .core.models import (
 )
 from .insights.ga4_models import GA4Delivery
 from .insights.models import FunnelDay, JourneyMap, LaneNote, Persona, RollupDay, ToolDay
-from .loyalty.birthday_models import BirthdayProgram, BirthdayReward
-from .loyalty.followups_models import PostPurchaseProgram, WinbackProgram
-from .loyalty.models import CustomerProfile
+from .loyalty.birthdays.models import BirthdayProgram, BirthdayReward
+from .loyalty.followups.models import PostPurchaseProgram, WinbackProgram
+from .loyalty.profiles.models import CustomerProfile
 from .promotions.campaigns.models import Campaign, CampaignTouch, CodeBatch
 from .promotions.quantity.benefits import BuyXPayYBenefit
 from .promotions.quantity.models import QuantityPromotion, QuantityTier

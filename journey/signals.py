@@ -14,6 +14,20 @@
     A visitor arrived through a campaign link (``utm`` is a dict of the UTM parameters and click ids seen).
 ``voucher_redeemed(sender=PersonalVoucher, personal_voucher, order)``
     An order used a personal voucher.
+``ecommerce_event(sender=None, name, ref, request)``
+    A shopper's e-commerce action seen by the core's receivers during a request: ``name`` is its GA4 name
+    (``view_item``, ``add_to_cart``, ``remove_from_cart``, ``begin_checkout``, ``purchase``), ``ref`` a small
+    JSON-able reference (a product id; [product id, quantity]; [product id, quantity, unit price or None]; a basket
+    id; an order id).  Sent only for real removals from the shopper's own basket, and ``purchase`` only on Oscar's
+    ``post_checkout``.  Insights' GA4 queues them for the page (``journey.insights.receivers``).
+``guest_checkout_gateway(sender=JourneyMiddleware, request)``
+    Oscar's checkout gateway (``checkout:index``) is about to show its form to a visitor who is not signed in: a
+    tool may put what it knows in Oscar's checkout session (recovery pre-fills the guest's email).  Sent robustly:
+    a failing receiver is logged, the page still shows.
+``request_captured(sender=JourneyMiddleware, request, response, capture)``
+    The end of a request ``JourneyMiddleware`` captured, after its events were written: what a third-party tag
+    queued on ``capture.queued`` and did not render on this response may go on to the next page here (GA4 keeps
+    it in a short signed cookie).
 """
 
 from django.dispatch import Signal
@@ -25,3 +39,6 @@ voucher_issued = Signal()
 basket_recovered = Signal()
 campaign_landed = Signal()
 voucher_redeemed = Signal()
+ecommerce_event = Signal()
+guest_checkout_gateway = Signal()
+request_captured = Signal()

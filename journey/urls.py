@@ -11,12 +11,14 @@ from django.urls import path
 from .conf import tool_modules
 from .core import consent_views
 from .core import views as core_views
+from .core.onsite_urls import urlpatterns as onsite_urlpatterns
 
 app_name = "journey"
 
 urlpatterns = [
     path("u/<str:token>/", core_views.unsubscribe, name="unsubscribe"),
     path("consent/", consent_views.consent_view, name="consent"),
+    *onsite_urlpatterns,
 ]
 for module in tool_modules("urls"):
     urlpatterns += module.urlpatterns

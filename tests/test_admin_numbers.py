@@ -75,8 +75,8 @@ def read_form(client, url):
 
 
 def program_url(name):
-    from journey.loyalty.birthday_models import BirthdayProgram
-    from journey.loyalty.followups_models import PostPurchaseProgram, WinbackProgram
+    from journey.loyalty.birthdays.models import BirthdayProgram
+    from journey.loyalty.followups.models import PostPurchaseProgram, WinbackProgram
 
     model = {"birthdayprogram": BirthdayProgram, "postpurchaseprogram": PostPurchaseProgram,
              "winbackprogram": WinbackProgram}[name]

@@ -227,10 +227,11 @@ def test_an_order_with_a_campaign_code_typed_without_the_link_is_attributed_to_t
 def _voucher_from_the_program(purpose, customer, now):
     """The personal voucher ``purpose``'s own program issues ``customer`` (its job, its mail)."""
     from journey.core import outbox
-    from journey.loyalty import birthdays, followups
-    from journey.loyalty.birthday_models import BirthdayProgram
-    from journey.loyalty.followups_models import PostPurchaseProgram, WinbackProgram
-    from journey.loyalty.models import CustomerProfile
+    from journey.loyalty.birthdays import services as birthdays
+    from journey.loyalty.birthdays.models import BirthdayProgram
+    from journey.loyalty.followups import services as followups
+    from journey.loyalty.followups.models import PostPurchaseProgram, WinbackProgram
+    from journey.loyalty.profiles.models import CustomerProfile
 
     if purpose == "birthday":
         today = now.astimezone(birthdays.store_tz()).date()

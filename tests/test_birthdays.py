@@ -11,9 +11,9 @@ from django.db import connection
 
 from journey.core import jobs, outbox, suppression
 from journey.core.models import Message, PersonalVoucher, Suppression
-from journey.loyalty import birthdays
-from journey.loyalty.birthday_models import BirthdayProgram, BirthdayReward
-from journey.loyalty.models import CustomerProfile
+from journey.loyalty.birthdays import services as birthdays
+from journey.loyalty.birthdays.models import BirthdayProgram, BirthdayReward
+from journey.loyalty.profiles.models import CustomerProfile
 from journey.phases import Phase
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -276,7 +276,7 @@ def test_with_the_consent_policy_only_an_explicit_opt_in_gets_the_mail(settings,
 
 
 def test_consent_withdrawn_after_scheduling_cancels_the_mail(program):
-    from journey.loyalty.profiles import update_profile
+    from journey.loyalty.profiles.services import update_profile
 
     ana = customer(5, 10)
     birthdays.run(now=local(MADRID, 2026, 5, 10, 0, 30))

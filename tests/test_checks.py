@@ -51,3 +51,33 @@ def test_a_console_mail_backend_is_flagged_by_the_deploy_checks(settings):
     assert ids(journey_checks.check_email_backend()) == ["journey.W007"]
     settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
     assert journey_checks.check_email_backend() == []
+
+
+def test_tool_packages_journey_cannot_use_are_errors():
+    from journey.conf import BUILTIN_TOOLS
+
+    tools = (*BUILTIN_TOOLS, "no_such_tool_package", "email", "tests.tool_without_connect", "tests.host_tool")
+    with override_settings(JOURNEY={"SITE_URL": "https://x.example", "TOOLS": tools}):
+        messages = journey_checks.check_tool_packages()
+    assert ids(messages) == ["journey.E030"] * 3
+    by_entry = {m.obj: m.msg for m in messages}
+    assert "cannot be imported" in by_entry["no_such_tool_package"]
+    assert "has no tool module" in by_entry["email"]
+    assert "no connect()" in by_entry["tests.tool_without_connect"]
+    with override_settings(JOURNEY={"SITE_URL": "https://x.example", "TOOLS": "journey.recovery"}):
+        assert ids(journey_checks.check_tool_packages()) == ["journey.E030"]
+
+
+def test_manage_py_check_names_each_unusable_tool_package_instead_of_failing_to_start():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings_bad_tools"}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=Path(__file__).resolve().parent.parent,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("journey.E030") == 3, result.stderr
+    assert "no_such_tool_package" in result.stderr

@@ -9,7 +9,7 @@ from django.urls import reverse
 from oscar.core.loading import get_model
 from oscar.test.factories import UserFactory, create_product
 
-from journey.loyalty.models import CustomerProfile
+from journey.loyalty.profiles.models import CustomerProfile
 from journey.promotions.campaigns.lifecycle import create_campaign
 from journey.recovery.models import BasketActivity
 

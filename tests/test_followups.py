@@ -14,9 +14,9 @@ from oscar.test.factories import create_order, create_product
 
 from journey.core import jobs, outbox, suppression
 from journey.core.models import Message, PersonalVoucher, Suppression
-from journey.loyalty import followups
-from journey.loyalty.followups_models import PostPurchaseProgram, WinbackProgram
-from journey.loyalty.models import CustomerProfile
+from journey.loyalty.followups import services as followups
+from journey.loyalty.followups.models import PostPurchaseProgram, WinbackProgram
+from journey.loyalty.profiles.models import CustomerProfile
 from journey.related.models import ListKind, RelatedBuild, RelatedProduct, Source
 from journey.test.factories import basket_with
 
@@ -242,7 +242,7 @@ def test_the_mail_shows_the_voucher_terms_and_related_products(django_user_model
 
 def test_a_failing_related_products_tool_does_not_stop_the_mail(django_user_model, django_capture_on_commit_callbacks,
                                                                 monkeypatch):
-    from journey.loyalty import followups_mail
+    from journey.loyalty.followups import mail as followups_mail
 
     def broken(*args, **kwargs):
         raise RuntimeError("related lists unavailable")

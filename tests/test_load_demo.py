@@ -218,7 +218,7 @@ def test_loaded_history_ends_within_the_last_week_and_keeps_weekdays():
 @pytest.mark.django_db(transaction=True)  # as in load_demo: every checkout commits and its on_commit work runs
 def test_demo_activity_runs_through_journey_and_is_not_doubled():
     from journey.core.models import JourneyEvent, Message, TrackingEvent, VoucherRedemption
-    from journey.loyalty.birthday_models import BirthdayReward
+    from journey.loyalty.birthdays.models import BirthdayReward
     from journey.promotions.campaigns.models import Campaign
     from journey.recovery.models import BasketActivity
     from journey.related.models import RelatedClick

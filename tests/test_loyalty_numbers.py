@@ -12,7 +12,7 @@ from oscar.test.factories import create_order
 from journey.core import vouchers
 from journey.core.models import Message
 from journey.loyalty import numbers
-from journey.loyalty.followups_tool import POST_PURCHASE_TOOL, WINBACK_TOOL
+from journey.loyalty.followups.tool import POST_PURCHASE_TOOL, WINBACK_TOOL
 from journey.test.factories import basket_with
 
 Order = get_model("order", "Order")
@@ -151,7 +151,7 @@ def test_each_program_has_one_settings_page_that_checks_the_voucher_terms(admin_
     assert "A percentage discount must be above 0 and at most 100." in response.content.decode()
     response = admin_client.post(url, {**form, "discount_value": "15"})
     assert response.status_code == 302
-    from journey.loyalty.followups_models import PostPurchaseProgram
+    from journey.loyalty.followups.models import PostPurchaseProgram
 
     program = PostPurchaseProgram.load()
     assert program.is_active and program.delay_hours == 48 and program.discount_value == Decimal("15")
@@ -182,7 +182,7 @@ def test_the_retain_report_lists_birthday_beside_the_other_programs_with_the_sam
 
 
 def test_the_birthday_settings_page_links_to_its_report(admin_client):
-    from journey.loyalty.birthday_models import BirthdayProgram
+    from journey.loyalty.birthdays.models import BirthdayProgram
 
     page = admin_client.get(reverse("admin:journey_birthdayprogram_change", args=[BirthdayProgram.load().pk]))
     assert page.status_code == 200

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from journey.core.models import Message, Suppression
-from journey.loyalty.models import CustomerProfile
-from journey.loyalty.profile_import import ProfileImportError, import_profiles
-from journey.loyalty.profiles import consent_wording, update_profile, validate_birthday
+from journey.loyalty.profiles.importer import ProfileImportError, import_profiles
+from journey.loyalty.profiles.models import CustomerProfile
+from journey.loyalty.profiles.services import consent_wording, update_profile, validate_birthday
 
 pytestmark = pytest.mark.django_db
 URL = "/journey/account/profile/"
@@ -122,7 +122,7 @@ def test_leaving_the_consent_question_unanswered_records_nothing(signed_in, shop
 
 def test_withdrawing_consent_records_it_and_cancels_scheduled_marketing_mail(signed_in, shopper):
     from journey.core import outbox
-    from journey.loyalty import birthdays  # noqa: F401  (registers the birthday kind)
+    from journey.loyalty.birthdays import mail  # noqa: F401  (registers the birthday kind)
 
     post(signed_in, marketing_consent="granted")
     outbox.schedule(kind="loyalty.birthday", subject_key="birthday:x", step=0, to_email=shopper.email,

@@ -17,8 +17,8 @@ from oscar.test.factories import create_order
 from journey import signals
 from journey.core import outbox, privacy
 from journey.core.models import LinkToken, Message, PersonalVoucher, Suppression, TrackingEvent
-from journey.loyalty import followups
-from journey.loyalty.followups_models import WinbackProgram
+from journey.loyalty.followups import services as followups
+from journey.loyalty.followups.models import WinbackProgram
 from journey.recovery.models import BasketActivity
 from journey.test.factories import basket_with
 from tests.test_outbox import POSTMARK_EVENT, abandoned

@@ -21,10 +21,11 @@ from journey.core.models import JourneyEvent, LinkToken, Message, Suppression, T
 from journey.core.tracking import apply_event
 from journey.core.vouchers import issue_personal_voucher
 from journey.insights.ga4_models import GA4Delivery
-from journey.loyalty import birthdays, followups
-from journey.loyalty.birthday_models import BirthdayProgram, BirthdayReward
-from journey.loyalty.followups_models import PostPurchaseProgram
-from journey.loyalty.models import CustomerProfile
+from journey.loyalty.birthdays import services as birthdays
+from journey.loyalty.birthdays.models import BirthdayProgram, BirthdayReward
+from journey.loyalty.followups import services as followups
+from journey.loyalty.followups.models import PostPurchaseProgram
+from journey.loyalty.profiles.models import CustomerProfile
 from journey.promotions.campaigns.lifecycle import create_campaign
 from journey.promotions.campaigns.models import Campaign, CampaignTouch
 from journey.promotions.quantity import offers as quantity_offers

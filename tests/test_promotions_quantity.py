@@ -111,7 +111,7 @@ def test_a_buy_x_pay_y_offer_saved_under_the_old_module_path_works_again_after_t
     [offer] = ConditionalOffer.objects.filter(pk__in=promotion.offer_ids)
     Benefit.objects.filter(pk=offer.benefit_id).update(proxy_class="journey.promotions.quantity.BuyXPayYBenefit")
 
-    import_module("journey.migrations.0015_h3_buy_x_pay_y_path").forwards(apps, None)
+    import_module("journey.migrations.0016_h3_buy_x_pay_y_path").forwards(apps, None)
 
     assert Benefit.objects.get(pk=offer.benefit_id).proxy_class == BUY_X_PAY_Y_CLASS
     assert isinstance(Benefit.objects.get(pk=offer.benefit_id).proxy(), BuyXPayYBenefit)

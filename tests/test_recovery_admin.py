@@ -17,8 +17,8 @@ from oscar.core.loading import get_model
 from oscar.test.factories import VoucherFactory, create_basket, create_order, create_product
 
 from journey.core.models import Message, PersonalVoucher, Suppression
-from journey.recovery import report
 from journey.recovery.models import BasketActivity, RecoveryStep
+from journey.recovery.numbers import daily_series, recovery_numbers
 from journey.related import services as related_services
 from journey.test.factories import basket_with
 
@@ -265,7 +265,7 @@ def tiny_shop(db):
 def test_recovery_numbers_are_counted_with_a_handful_of_queries(tiny_shop, django_assert_max_num_queries):
     now = timezone.now()
     with django_assert_max_num_queries(5):
-        numbers = report.recovery_numbers(now - timedelta(days=30), now + timedelta(seconds=1))
+        numbers = recovery_numbers(now - timedelta(days=30), now + timedelta(seconds=1))
     assert (numbers.started, numbers.sent, numbers.delivered, numbers.opened, numbers.clicked) == (2, 3, 2, 1, 1)
     assert numbers.recovered == 1 and numbers.recovered_revenue == Decimal("12.34")
     assert numbers.recovery_rate == Decimal("50.0")
@@ -278,7 +278,7 @@ def test_recovery_numbers_are_counted_with_a_handful_of_queries(tiny_shop, djang
 @pytest.mark.django_db
 def test_an_empty_period_has_no_rate():
     now = timezone.now()
-    numbers = report.recovery_numbers(now - timedelta(days=7), now)
+    numbers = recovery_numbers(now - timedelta(days=7), now)
     assert numbers.started == 0 and numbers.recovery_rate is None and numbers.voucher_cost == Decimal("0.00")
 
 
@@ -289,7 +289,7 @@ def test_the_daily_series_counts_days_in_the_store_time_zone(settings):
                              recovered_revenue=Decimal("9.99"))
     make_mail(activity, 1, sent_at=datetime(2024, 3, 9, 23, 0, tzinfo=UTC),
               clicked_at=datetime(2024, 3, 10, 2, 0, tzinfo=UTC))
-    days = report.daily_series(datetime(2024, 3, 8, 5, 0, tzinfo=UTC), datetime(2024, 3, 11, 4, 0, tzinfo=UTC))
+    days = daily_series(datetime(2024, 3, 8, 5, 0, tzinfo=UTC), datetime(2024, 3, 11, 4, 0, tzinfo=UTC))
     assert [d.day.isoformat() for d in days] == ["2024-03-08", "2024-03-09", "2024-03-10"]
     # 02:00 and 03:00 UTC on the 10th are still the 9th in New York
     assert tuple(days[1]) == (days[1].day, 1, 1, 1, Decimal("9.99"))

@@ -54,3 +54,13 @@ def test_a_malformed_tools_setting_is_a_clear_error(settings):
     settings.JOURNEY = {**settings.JOURNEY, "TOOLS": "journey.recovery"}
     with pytest.raises(JourneyConfigurationError, match="TOOLS"):
         tool_packages()
+
+
+def test_an_unusable_tools_entry_is_skipped_by_the_map_and_the_jobs_and_named_by_the_check(settings):
+    settings.JOURNEY = {**settings.JOURNEY, "TOOLS": (*BUILTIN_TOOLS, "no_such_package.tools")}
+    assert "recovery" in {t.key for t in registry.all()}  # the journey map still works
+    assert "scan_abandoned_baskets" in {j.key for j in jobs.all_jobs()}
+    assert "heartbeat" in {j.key for j in jobs.all_jobs(("no_such_package.tools",))}
+    from journey.checks import check_tool_packages
+
+    assert [e.id for e in check_tool_packages()] == ["journey.E030"]

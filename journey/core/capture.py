@@ -1,7 +1,8 @@
-"""Receivers that turn Oscar's and journey's signals into first-party events (and GA4 e-commerce events).
+"""Receivers that turn Oscar's and journey's signals into first-party events.
 
 Connected in ``JourneyConfig.ready()``.  Thin: each builds one event from what the signal carries (no query on the
-shopper's hot paths) and :func:`journey.core.events.record` buffers it on the request.
+shopper's hot paths) and :func:`journey.core.events.record` buffers it on the request.  Each e-commerce action is
+also announced with :data:`journey.signals.ecommerce_event` (insights turns them into GA4 events).
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ logger = logging.getLogger(__name__)
 Line = get_model("basket", "Line")
 
 
-def _ga4(name, ref, request=None):
-    from ..insights import ga4
-
-    ga4.queue(name, ref, request=request)
+def _announce(name, ref, request=None):
+    signals.ecommerce_event.send(sender=None, name=name, ref=ref, request=request)
 
 
 def _loaded_basket(request):
@@ -59,7 +58,7 @@ def product_viewed(sender, product, user=None, request=None, response=None, **kw
     capture = getattr(request, events.CAPTURE_ATTR, None)
     if capture is not None:
         capture.objects[("product", product.pk)] = product
-    _ga4("view_item", product.pk, request)
+    _announce("view_item", product.pk, request)
 
 
 # Sell -----------------------------------------------------------------------------------------------------
@@ -68,7 +67,7 @@ def basket_addition(sender, product, user=None, request=None, **kwargs):
     quantity = _quantity(request)
     events.record(Kind.BASKET_ADD, request=request, tool="basket", product_id=product.pk,
                   basket_id=getattr(basket, "id", None), data={"quantity": quantity})
-    _ga4("add_to_cart", [product.pk, quantity], request)
+    _announce("add_to_cart", [product.pk, quantity], request)
 
 
 def line_deleted(sender, instance, origin=None, **kwargs):
@@ -94,7 +93,7 @@ def line_deleted(sender, instance, origin=None, **kwargs):
     value = price * quantity if price is not None and quantity else None
     events.record(Kind.BASKET_REMOVE, request=request, tool="basket", product_id=instance.product_id,
                   basket_id=basket_id, value=value, data={"quantity": quantity})
-    _ga4("remove_from_cart", [instance.product_id, quantity or 1, str(price) if price is not None else None],
+    _announce("remove_from_cart", [instance.product_id, quantity or 1, str(price) if price is not None else None],
          request)
 
 
@@ -103,7 +102,7 @@ def checkout_started(sender, request, email=None, **kwargs):
     events.record(Kind.CHECKOUT_START, request=request, tool="checkout", basket_id=getattr(basket, "id", None),
                   data={"guest": True} if email else None)
     if basket is not None and basket.id:
-        _ga4("begin_checkout", basket.id, request)
+        _announce("begin_checkout", basket.id, request)
 
 
 def order_placed(sender, order, user=None, **kwargs):
@@ -127,10 +126,7 @@ def post_checkout(sender, order, user=None, request=None, response=None, **kwarg
         types = sorted({getattr(getattr(s, "source_type", None), "code", "") or
                         getattr(getattr(s, "source_type", None), "name", "") for s in sources} - {""})
     _record_order(order, request=request, source_types=types)
-    _ga4("purchase", order.pk, request)
-    from ..insights import ga4
-
-    ga4.after_checkout(order, request)
+    _announce("purchase", order.pk, request)
 
 
 def record_order(order_id):
@@ -200,8 +196,6 @@ def connect():
     start_checkout = get_class("checkout.signals", "start_checkout")
     post_checkout_signal = get_class("checkout.signals", "post_checkout")
     order_placed_signal = get_class("order.signals", "order_placed")
-    order_status_changed = get_class("order.signals", "order_status_changed")
-    from ..insights import ga4
 
     product_viewed_signal.connect(product_viewed, dispatch_uid="journey.events.product_viewed")
     basket_addition_signal.connect(basket_addition, dispatch_uid="journey.events.basket_addition")
@@ -209,7 +203,6 @@ def connect():
     start_checkout.connect(checkout_started, dispatch_uid="journey.events.start_checkout")
     order_placed_signal.connect(order_placed, dispatch_uid="journey.events.order_placed")
     post_checkout_signal.connect(post_checkout, dispatch_uid="journey.events.post_checkout")
-    order_status_changed.connect(ga4.order_status_changed, dispatch_uid="journey.ga4.order_status_changed")
     signals.message_sent.connect(message_sent, dispatch_uid="journey.events.message_sent")
     signals.voucher_issued.connect(voucher_issued, dispatch_uid="journey.events.voucher_issued")
     # Redemptions are recorded by the voucher service itself (journey.core.vouchers), with the discount as value.

@@ -9,8 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from ..conf import journey_settings
-from ..insights import widgets
-from . import consent, secret_urls
+from . import consent, secret_urls, third_party
 
 ACTIONS = ("accept", "reject", "save")
 
@@ -47,7 +46,7 @@ def consent_view(request):
             "consent": {"analytics": chosen.analytics, "marketing": chosen.marketing},
             "gtag": chosen.as_gtag(),
             # The banner starts the snippets on its own page: none on a token page (docs/privacy-and-tracking.md).
-            "snippets": widgets.snippets_html(request, chosen,
-                                              secret_page=secret_urls.is_secret_path(request.POST.get("next", ""))),
+            "snippets": third_party.snippets_html(
+                request, chosen, secret_page=secret_urls.is_secret_path(request.POST.get("next", ""))),
         }).content
     return response

@@ -47,6 +47,9 @@ class Kind(models.TextChoices):
     MAIL_SENT = "mail_sent", _("Mail sent")
     MAIL_OPENED = "mail_opened", _("Mail opened")
     MAIL_CLICKED = "mail_clicked", _("Mail clicked")
+    MESSAGE_SHOWN = "message_shown", _("On-site message shown")
+    MESSAGE_CLICKED = "message_clicked", _("On-site message clicked")
+    MESSAGE_DISMISSED = "message_dismissed", _("On-site message dismissed")
     VOUCHER_ISSUED = "voucher_issued", _("Voucher issued")
     VOUCHER_REDEEMED = "voucher_redeemed", _("Voucher redeemed")
 
@@ -63,6 +66,9 @@ DEFAULT_PHASE = {
     Kind.MAIL_SENT: Phase.SELL,
     Kind.MAIL_OPENED: Phase.SELL,
     Kind.MAIL_CLICKED: Phase.SELL,
+    Kind.MESSAGE_SHOWN: Phase.SELL,
+    Kind.MESSAGE_CLICKED: Phase.SELL,
+    Kind.MESSAGE_DISMISSED: Phase.SELL,
     Kind.VOUCHER_ISSUED: Phase.RETAIN,
     Kind.VOUCHER_REDEEMED: Phase.SELL,
 }
@@ -171,12 +177,14 @@ def is_automated(request) -> bool:
 # Buffering ------------------------------------------------------------------------------------------------
 @dataclass
 class Capture:
-    """What journey gathered during one request: events to insert, and GA4 events for the page (or the next one)."""
+    """What journey gathered during one request: events to insert, and what third-party tags queued for the page
+    (or the next one)."""
 
     request: object = None
     events: list = field(default_factory=list)
-    # GA4 e-commerce events as (name, reference) pairs, resolved to payloads when a page renders them.
-    ga4: list = field(default_factory=list)
+    # Per third-party tag (e.g. "ga4"), what it queued for the page: insights' GA4 keeps (name, reference) pairs,
+    # resolved to payloads when a page renders them.
+    queued: dict = field(default_factory=dict)
     # Orders placed during this request whose "order placed" event is still to be recorded (id -> Order).
     orders: dict = field(default_factory=dict)
     # Objects the receivers already hold, so rendering a queued GA4 event does not load them again.

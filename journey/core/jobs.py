@@ -85,13 +85,19 @@ def heartbeat(via="tick"):
     return "alive"
 
 
+def _has_module(name) -> bool:
+    try:
+        return find_spec(name) is not None
+    except ModuleNotFoundError:  # the package itself is missing (the system check journey.E030 names it)
+        return False
+
+
 def all_jobs(packages=None) -> tuple[Job, ...]:
     """The core's jobs and those of every installed tool package (``JOURNEY["TOOLS"]``, or ``packages``)."""
     if packages is None:
         modules = tool_modules("jobs")
     else:
-        modules = [import_module(f"{package}.jobs") for package in packages
-                   if find_spec(f"{package}.jobs") is not None]
+        modules = [import_module(f"{package}.jobs") for package in packages if _has_module(f"{package}.jobs")]
     return JOBS + tuple(job for module in modules for job in module.JOBS)
 
 

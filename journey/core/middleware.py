@@ -8,8 +8,8 @@ Per request it costs no query, except one INSERT when the request produced event
 and Redis lookups only on requests that carry events or enter the shop from outside.
 
 Before Oscar's checkout gateway (``checkout:index``) shows its form to a visitor who is not signed in, it sends
-``guest_checkout_gateway(sender=JourneyMiddleware, request)``: the tools may put what they know in Oscar's checkout
-session (recovery pre-fills the guest's email with the address it has for the basket).
+``journey.signals.guest_checkout_gateway(sender=JourneyMiddleware, request)``: the tools may put what they know in
+Oscar's checkout session (recovery pre-fills the guest's email with the address it has for the basket).
 """
 
 from __future__ import annotations
@@ -17,16 +17,15 @@ from __future__ import annotations
 import logging
 
 from django.core.cache import cache
-from django.dispatch import Signal
 from django.utils.cache import patch_vary_headers
 
 from ..conf import journey_settings
+from ..signals import guest_checkout_gateway, request_captured
 from . import consent, events, secret_urls, traffic
 
 logger = logging.getLogger(__name__)
 
 SKIP_PREFIXES = ("/static/", "/media/", "/favicon", "/robots.txt")
-guest_checkout_gateway = Signal()
 
 
 def _is_checkout_gateway(match):
@@ -70,9 +69,7 @@ class JourneyMiddleware:
             except Exception:  # noqa: BLE001 - bookkeeping must never break a response
                 logger.exception("journey: event capture failed")
             events.flush(capture)
-            from ..insights import ga4
-
-            ga4.carry_over(request, response, capture)
+            request_captured.send(sender=JourneyMiddleware, request=request, response=response, capture=capture)
         finally:
             events.end(token)
         return self._cookies(request, response, choice, cookie_visitor, new_visitor)

@@ -10,7 +10,11 @@ ValueCondition = get_class("offer.conditions", "ValueCondition")
 
 
 class Suppression(models.Model):
-    """An address journey must not send marketing mail to."""
+    """A person (by email) journey must not send marketing messages to: on one channel, or on all of them.
+
+    A bounced or invalid address suppresses email only; a shopper who dismissed on-site messages "for good"
+    suppresses the on-site channel only; an unsubscribe, a spam complaint or staff suppress every channel
+    (``channel`` blank).  See docs/mail.md, "Channels"."""
 
     class Reason(models.TextChoices):
         UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
@@ -18,8 +22,11 @@ class Suppression(models.Model):
         COMPLAINT = "complained", _("Spam complaint")
         INVALID = "invalid", _("Invalid address")
         MANUAL = "manual", _("Added by staff")
+        DISMISSED = "dismissed", _("Dismissed on-site messages")
 
-    email = models.EmailField(_("email"), unique=True)  # stored lower-case
+    email = models.EmailField(_("email"))  # stored lower-case
+    #: "" = every channel; else the one channel suppressed (see journey.core.suppression.CHANNEL_OF_REASON).
+    channel = models.CharField(_("channel"), max_length=16, blank=True, default="")
     reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
     created_at = models.DateTimeField(_("since"), auto_now_add=True)
     message = models.ForeignKey("journey.Message", null=True, blank=True, on_delete=models.SET_NULL,
@@ -30,6 +37,7 @@ class Suppression(models.Model):
         verbose_name = _("suppressed address")
         verbose_name_plural = _("suppressed addresses")
         ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["email", "channel"], name="journey_suppression_once")]
 
     def __str__(self):
         return f"{self.email} ({self.get_reason_display()})"
@@ -56,7 +64,7 @@ class LinkToken(models.Model):
 
 
 class Message(models.Model):
-    """One mail journey sends (or will send): the outbox row is the record of what must happen."""
+    """One message journey sends (or will send) on a channel: the outbox row is the record of what must happen."""
 
     class State(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")
@@ -71,7 +79,12 @@ class Message(models.Model):
     # What the message is about ("recovery:basket:12:cycle:1"); with `step` it is unique: one mail per subject and step.
     subject_key = models.CharField(_("about"), max_length=128)
     step = models.PositiveSmallIntegerField(_("step"), default=0)
+    # The person's email: suppression, numbers and tracking key on it, whatever the channel.
     to_email = models.EmailField(_("to"))
+    # How the message reaches the person (journey.core.outbox.channels) and what that channel delivers to: the
+    # email address for email; "user:<id>" or "basket:<id>" for an on-site message.
+    channel = models.CharField(_("channel"), max_length=16, default="email")
+    address = models.CharField(_("address"), max_length=254, blank=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+")
     language = models.CharField(_("language"), max_length=12, blank=True)
@@ -97,6 +110,9 @@ class Message(models.Model):
     bounced_at = models.DateTimeField(_("bounced at"), null=True, blank=True)
     complained_at = models.DateTimeField(_("complained at"), null=True, blank=True)
     unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+    # On-site messages: when the shopper closed it (it is not shown again).  Shown / clicked use opened_at /
+    # clicked_at, as a mail's open and click do.
+    dismissed_at = models.DateTimeField(_("dismissed at"), null=True, blank=True)
 
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body_text = models.TextField(_("text body"), blank=True)
@@ -115,11 +131,14 @@ class Message(models.Model):
             models.Index(fields=["tool", "sent_at"], name="journey_msg_tool_sent"),
             # Exact lookups from ESP webhooks only (a plain index: no LIKE index beside it).
             models.Index(fields=["esp_message_id"], name="journey_msg_esp_id"),
+            # The storefront's one query for a visitor's on-site message: only live on-site rows are in it.
+            models.Index(fields=["address", "sent_at"], name="journey_msg_onsite_live",
+                         condition=models.Q(channel="onsite", state="sent", dismissed_at__isnull=True)),
         ]
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"{self.kind} #{self.step} to {self.to_email} ({self.state})"
+        return f"{self.kind} #{self.step} to {self.address or self.to_email} ({self.state})"
 
 
 class TrackingEvent(models.Model):

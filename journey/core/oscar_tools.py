@@ -13,6 +13,7 @@ from oscar.core.loading import get_model
 
 from ..phases import Phase
 from .registry import Health, Metric, Tool, Touchpoint
+from .reporting.series import per_day
 
 
 def _installed(label):
@@ -45,6 +46,14 @@ def offers_metrics(start, end):
         Metric(_("Orders with an offer"), agg["orders"]),
         Metric(_("Discount given"), agg["amount"] or 0, "money"),
     ]
+
+
+def _discount_series(with_voucher):
+    def series(start, end):
+        """Orders with a site offer (or with a code) per store day."""
+        return per_day(_order_discounts(start, end).filter(voucher_id__isnull=not with_voucher),
+                       "order__date_placed", Count("order_id", distinct=True))
+    return series
 
 
 # Vouchers -------------------------------------------------------------------------------------------------
@@ -136,6 +145,11 @@ def search_health(using="default"):
     )
 
 
+def search_series(start, end):
+    UserSearch = get_model("analytics", "UserSearch")
+    return per_day(UserSearch.objects.filter(date_created__gte=start, date_created__lt=end), "date_created")
+
+
 def search_metrics(start, end):
     UserSearch = get_model("analytics", "UserSearch")
     n = UserSearch.objects.filter(date_created__gte=start, date_created__lt=end).count()
@@ -176,6 +190,8 @@ OSCAR_TOOLS = (
         touchpoints=[Touchpoint.WEB],
         health=search_health,
         metrics=search_metrics,
+        series=search_series,
+        series_title=_("Searches per day"),
         provider="oscar",
         order=200,
     ),
@@ -209,6 +225,8 @@ OSCAR_TOOLS = (
         touchpoints=[Touchpoint.WEB],
         health=offers_health,
         metrics=offers_metrics,
+        series=_discount_series(False),
+        series_title=_("Orders with an offer per day"),
         admin_url_name="dashboard:offer-list",
         provider="oscar",
         order=230,
@@ -221,6 +239,8 @@ OSCAR_TOOLS = (
         touchpoints=[Touchpoint.WEB, Touchpoint.EMAIL, Touchpoint.AD],
         health=vouchers_health,
         metrics=vouchers_metrics,
+        series=_discount_series(True),
+        series_title=_("Orders with a code per day"),
         admin_url_name="dashboard:voucher-list",
         provider="oscar",
         order=240,

@@ -2,18 +2,25 @@
 
 Retention (a daily job, ``purge_old_data``): events older than ``EVENT_RETENTION_DAYS``, finished mails (and their
 tracking events) older than ``MESSAGE_RETENTION_DAYS``, consent records older than ``CONSENT_RETENTION_DAYS``,
-deleted in batches of ``RETENTION_BATCH_SIZE`` — safe to run twice or concurrently.
+deleted in batches of ``RETENTION_BATCH_SIZE`` — safe to run twice or concurrently.  A tool with rows of its own to
+age out registers a *purger* from its ``connect()`` (insights: GA4 deliveries, with the events' window)::
+
+    def purge_pings(now, batch):          # rows deleted, or None when its window is off
+        return privacy.delete_in_batches(Ping.objects.filter(created_at__lt=now - timedelta(days=30)), batch)
+
+    privacy.register_purger("pings", purge_pings)
 
 Erasure (``manage.py journey_erase --email … | --user-id …``)::
 
     from journey.core import privacy
     counts = privacy.erase(email="ana@example.com", dry_run=True)   # {"events": 12, "messages": 3, …}
 
-Every kind of data is removed by an *eraser*.  This module registers core's own (events, mails, tokens, basket
-activity, personal vouchers, related clicks, consent records, GA4 deliveries, suppression notes); each tool
-registers the erasers of its own tables from a ``connect()`` called in ``JourneyConfig.ready()``
-(``journey.promotions.privacy``: campaign touches; ``journey.loyalty.privacy``: customer profiles, birthday
-rewards), and host shops add theirs the same way::
+Every kind of data is removed by an *eraser*.  This module registers core's own (events, mails, tokens, personal
+vouchers, consent records, suppression notes); each tool registers the erasers of its own tables from its
+``<tool>/privacy.py``, connected by its ``tool.connect()`` (``journey.recovery.privacy``: basket activity;
+``journey.related.privacy``: related clicks; ``journey.promotions.privacy``: campaign touches;
+``journey.loyalty.privacy``: customer profiles, birthday rewards; ``journey.insights.privacy``: GA4 deliveries), and
+host shops add theirs the same way::
 
     def erase_wishes(subject, *, dry_run):
         return privacy.count_or_delete(Wish.objects.filter(user_id__in=subject.user_ids), dry_run)
@@ -21,9 +28,13 @@ rewards), and host shops add theirs the same way::
     privacy.register_eraser("wishes", erase_wishes)   # in your AppConfig.ready()
 
 ``subject`` is a :class:`Subject`: the e-mail addresses, user ids, visitor ids, order ids, basket ids, message ids
-and voucher codes journey could link to the person.  Oscar's own records (orders, the user account) are the
-shop's, not journey's: they are not touched.  The suppression list entry is kept on purpose (the address must
-never be mailed again — the legal reason for keeping it); its note and link to a message are cleared.
+and voucher codes journey could link to the person.  A tool that knows more of them (recovery: the baskets of an
+address) adds them with a *finder*, ``privacy.register_finder(label, func)``: ``func(subject)`` adds to the
+subject's sets; finders run after the accounts, mails and orders are found, before the visitor ids.
+
+Oscar's own records (orders, the user account) are the shop's, not journey's: they are not touched.  The
+suppression list entry is kept on purpose (the address must never be mailed again — the legal reason for keeping
+it); its note and link to a message are cleared.
 """
 
 from __future__ import annotations
@@ -46,7 +57,9 @@ logger = logging.getLogger(__name__)
 
 
 # Retention ------------------------------------------------------------------------------------------------
-def _delete_in_batches(queryset, batch) -> int:
+def delete_in_batches(queryset, batch) -> int:
+    """Delete the rows of ``queryset`` ``batch`` at a time; the rows this call deleted (a concurrent run may take
+    some first)."""
     total = 0
     model = queryset.model
     while True:
@@ -60,7 +73,6 @@ def _delete_in_batches(queryset, batch) -> int:
 
 def purge(now=None) -> dict:
     """Delete what is older than the retention windows; returns rows deleted per kind."""
-    from ..insights.ga4_models import GA4Delivery
     from .consent_models import ConsentRecord
     from .models import JourneyEvent, Message
 
@@ -70,19 +82,39 @@ def purge(now=None) -> dict:
     days = journey_settings.EVENT_RETENTION_DAYS
     if days:
         cutoff = now - timedelta(days=days)
-        counts["events"] = _delete_in_batches(JourneyEvent.objects.filter(created_at__lt=cutoff), batch)
-        counts["GA4 deliveries"] = _delete_in_batches(GA4Delivery.objects.filter(created_at__lt=cutoff), batch)
+        counts["events"] = delete_in_batches(JourneyEvent.objects.filter(created_at__lt=cutoff), batch)
     days = journey_settings.MESSAGE_RETENTION_DAYS
     if days:
         cutoff = now - timedelta(days=days)
         finished = [Message.State.SENT, Message.State.CANCELLED, Message.State.FAILED, Message.State.SUPPRESSED]
-        counts["messages"] = _delete_in_batches(
+        counts["messages"] = delete_in_batches(
             Message.objects.filter(created_at__lt=cutoff, state__in=finished), min(batch, 1000))
     days = journey_settings.CONSENT_RETENTION_DAYS
     if days:
         cutoff = now - timedelta(days=days)
-        counts["consent records"] = _delete_in_batches(ConsentRecord.objects.filter(created_at__lt=cutoff), batch)
+        counts["consent records"] = delete_in_batches(ConsentRecord.objects.filter(created_at__lt=cutoff), batch)
+    for label, func in _purgers.items():
+        deleted = func(now, batch)
+        if deleted is not None:
+            counts[label] = int(deleted)
     return counts
+
+
+Purger = Callable[..., "int | None"]
+_purgers: dict[str, Purger] = {}
+
+
+def register_purger(label: str, func: Purger, *, replace: bool = False) -> Purger:
+    """Add a retention purger: ``func(now, batch) -> int | None`` (rows deleted; None: its window is off, not
+    reported).  Registering the same label twice is an error unless ``replace``."""
+    return _register(_purgers, "purger", label, func, replace)
+
+
+def _register(registry, what, label, func, replace):
+    if label in registry and not replace and registry[label] is not func:
+        raise ValueError(f"A {what} labelled {label!r} is already registered.")
+    registry[label] = func
+    return func
 
 
 def retention_job(via="tick") -> str:
@@ -119,7 +151,6 @@ def find_subject(email=None, user_id=None) -> Subject:
     from .consent_models import ConsentRecord
     from .models import JourneyEvent, Message, PersonalVoucher
 
-    BasketActivity = get_model("journey", "BasketActivity")
     Order = get_model("order", "Order")
     Basket = get_model("basket", "Basket")
     User = get_user_model()
@@ -140,8 +171,8 @@ def find_subject(email=None, user_id=None) -> Subject:
                               .values_list("pk", flat=True))
     subject.order_ids = set(Order.objects.filter(subject.email_q("guest_email") | users_q)
                             .values_list("pk", flat=True))
-    subject.basket_ids = set(BasketActivity.objects.filter(subject.email_q("email") | users_q)
-                             .values_list("basket_id", flat=True))
+    for func in _finders.values():  # the tools' own links (recovery: the baskets of an address)
+        func(subject)
     subject.basket_ids |= set(Basket.objects.filter(owner_id__in=subject.user_ids).values_list("pk", flat=True))
     subject.basket_ids |= set(Order.objects.filter(pk__in=subject.order_ids, basket_id__isnull=False)
                               .values_list("basket_id", flat=True))
@@ -157,6 +188,15 @@ def find_subject(email=None, user_id=None) -> Subject:
     return subject
 
 
+Finder = Callable[[Subject], None]
+_finders: dict[str, Finder] = {}
+
+
+def register_finder(label: str, func: Finder, *, replace: bool = False) -> Finder:
+    """Add a finder: ``func(subject)`` adds what its tool links to the person (basket ids…) to ``subject``'s sets."""
+    return _register(_finders, "finder", label, func, replace)
+
+
 Eraser = Callable[..., int]
 _erasers: dict[str, Eraser] = {}
 
@@ -164,10 +204,7 @@ _erasers: dict[str, Eraser] = {}
 def register_eraser(label: str, func: Eraser, *, replace: bool = False) -> Eraser:
     """Add an eraser: ``func(subject, *, dry_run) -> int`` (rows removed, or that would be).  Labels are shown in
     ``journey_erase``'s report; registering the same label twice is an error unless ``replace``."""
-    if label in _erasers and not replace and _erasers[label] is not func:
-        raise ValueError(f"An eraser labelled {label!r} is already registered.")
-    _erasers[label] = func
-    return func
+    return _register(_erasers, "eraser", label, func, replace)
 
 
 def erasers() -> dict[str, Eraser]:
@@ -200,7 +237,8 @@ def _events(subject, *, dry_run):
     from . import events
     from .models import JourneyEvent
 
-    mail_kinds = [events.Kind.MAIL_SENT, events.Kind.MAIL_OPENED, events.Kind.MAIL_CLICKED]
+    mail_kinds = [events.Kind.MAIL_SENT, events.Kind.MAIL_OPENED, events.Kind.MAIL_CLICKED,
+                  events.Kind.MESSAGE_SHOWN, events.Kind.MESSAGE_CLICKED, events.Kind.MESSAGE_DISMISSED]
     voucher_kinds = [events.Kind.VOUCHER_ISSUED, events.Kind.VOUCHER_REDEEMED]
     q = (Q(user_id__in=subject.user_ids) | Q(visitor_id__in=subject.visitor_ids) |
          Q(order_id__in=subject.order_ids) | Q(basket_id__in=subject.basket_ids) |
@@ -231,12 +269,6 @@ def _messages(subject, *, dry_run):
     return count_or_delete(Message.objects.filter(pk__in=subject.message_ids), dry_run)
 
 
-def _basket_activity(subject, *, dry_run):
-    BasketActivity = get_model("journey", "BasketActivity")
-    return count_or_delete(BasketActivity.objects.filter(subject.email_q("email") |
-                                                          Q(user_id__in=subject.user_ids)), dry_run)
-
-
 def _personal_vouchers(subject, *, dry_run):
     """The binding goes; the Oscar voucher then satisfies nobody's basket (PersonalValueCondition), and an unused
     one is also ended now."""
@@ -249,22 +281,11 @@ def _personal_vouchers(subject, *, dry_run):
     return count_or_delete(qs, dry_run)
 
 
-def _related_clicks(subject, *, dry_run):
-    RelatedClick = get_model("journey", "RelatedClick")
-    return count_or_delete(RelatedClick.objects.filter(user_id__in=subject.user_ids), dry_run)
-
-
 def _consent_records(subject, *, dry_run):
     from .consent_models import ConsentRecord
 
     return count_or_delete(ConsentRecord.objects.filter(Q(user_id__in=subject.user_ids) |
                                                          Q(visitor_id__in=subject.visitor_ids)), dry_run)
-
-
-def _ga4_deliveries(subject, *, dry_run):
-    from ..insights.ga4_models import GA4Delivery
-
-    return count_or_delete(GA4Delivery.objects.filter(order_id__in=subject.order_ids), dry_run)
 
 
 def _suppression(subject, *, dry_run):
@@ -283,11 +304,8 @@ for _label, _func in (
     ("mail tracking events", _tracking_events),
     ("link tokens", _link_tokens),
     ("messages", _messages),
-    ("basket activity", _basket_activity),
     ("personal vouchers", _personal_vouchers),
-    ("related clicks", _related_clicks),
     ("consent records", _consent_records),
-    ("GA4 deliveries", _ga4_deliveries),
     ("suppression entries kept", _suppression),
 ):
     register_eraser(_label, _func)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 
 from django.core.signals import setting_changed
 from django.db import models
@@ -20,7 +20,7 @@ from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
-from ..conf import journey_settings, tool_packages
+from ..conf import journey_settings, tool_package_problem, tool_packages
 from ..exceptions import JourneyConfigurationError, UnknownTool
 from ..phases import Phase
 
@@ -82,6 +82,22 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class OrderTouch:
+    """Something a tool did that a shopper acted on before an order, for attribution (``Tool.touches``): found by
+    the customer (``user_id``), by a guest's address (``email``) or on the order itself (``order_id``: a basket
+    recovered, a voucher redeemed on it).  ``at`` is when it happened (None: when the order was placed)."""
+
+    at: datetime | None
+    kind: str  # landing | mail_clicked | related_click | recovered | voucher
+    user_id: int | None = None
+    email: str = ""
+    order_id: int | None = None
+    ref: str = ""
+    label: str = ""
+    tool: str = ""  # "": the tool that declared it
+
+
+@dataclass(frozen=True)
 class Tool:
     key: str
     name: str | Promise
@@ -92,6 +108,15 @@ class Tool:
     health: Callable[[], Health] | None = None
     # (start: datetime, end: datetime) -> list[Metric].  The journey map calls it for the chosen period.
     metrics: Callable[[datetime, datetime], list[Metric]] | None = None
+    # (start, end, products=None) -> {store day: value}: the tool's main number per store day of [start, end) (the
+    # journey map's sparkline, titled ``series_title``).  ``products`` (product ids) asks for a category's or a
+    # product's part of it; a tool that cannot tell returns its whole-shop numbers.  Without it, the map charts the
+    # tool's journey events per day.
+    series: Callable[..., dict[date, object]] | None = None
+    series_title: str | Promise = ""
+    # (orders, start, end, since) -> iterable of OrderTouch: what the tool did, from ``since`` to ``end``, that the
+    # customers of ``orders`` (an Order queryset, placed in [start, end)) acted on — insights' attribution.
+    touches: Callable[..., Iterable[OrderTouch]] | None = None
     # Keys of the periodic jobs (journey.core.jobs) the tool needs; a stale job makes the tool "not running".
     jobs: Sequence[str] = ()
     # Where a store owner configures it (a URL name), if anywhere.
@@ -140,6 +165,25 @@ class Tool:
             logger.exception("Metrics of journey tool %s failed", self.key)
             return []
 
+    def get_series(self, start, end, products=None) -> dict | None:
+        """{store day: value} from the tool's ``series`` (None: it has none, or it failed — logged)."""
+        if not self.series:
+            return None
+        try:
+            if products is None:
+                return dict(self.series(start, end))
+            return dict(self.series(start, end, products=products))
+        except Exception:  # a broken series must not break the map
+            logger.exception("Series of journey tool %s failed", self.key)
+            return None
+
+    def get_touches(self, orders, start, end, since) -> list[OrderTouch]:
+        """The tool's touches for attribution, each with its ``tool`` set."""
+        if not self.touches:
+            return []
+        return [touch if touch.tool else replace(touch, tool=self.key)
+                for touch in self.touches(orders, start, end, since)]
+
 
 @dataclass
 class ToolRegistry:
@@ -181,7 +225,8 @@ class ToolRegistry:
                     # Oscar's own features, then each installed tool package's ``tool.register_all``.
                     import_string("journey.core.oscar_tools.register_all")(self)
                     for package in packages:
-                        import_string(f"{package}.tool.register_all")(self)
+                        if tool_package_problem(package) is None:  # else the system check journey.E030 says why
+                            import_string(f"{package}.tool.register_all")(self)
                 self._builtin_keys = set(self._tools) - before
             if not self._extra_loaded:
                 self._extra_loaded = True

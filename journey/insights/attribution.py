@@ -15,8 +15,10 @@ A **touch** is something a journey tool did that the shopper acted on, before th
 * a landing from a tool's link (event ``landing`` with a tool, e.g. ``campaigns`` with the campaign's id as ref);
 * a clicked mail (event ``mail_clicked``, or the outbox's own ``clicked_at``: recovery, birthday, post-purchase,
   win-back… by the message's tool);
-* a click in a related-products list (event ``related_click``, or journey's ``RelatedClick`` rows);
-* a basket recovered by a recovery mail (recovery's own attribution: ``BasketActivity`` in state recovered);
+* a click in a related-products list (event ``related_click``, or the related tool's own clicks);
+* a basket recovered by a recovery mail (recovery's own attribution);
+* whatever else a tool declares with its ``touches`` hook in the registry (``journey.core.registry.OrderTouch``:
+  the two above are the recovery and related tools' hooks);
 * a personal or campaign voucher redeemed **on the order itself** (event ``voucher_redeemed`` with the order id, or
   the order's discount on a journey voucher: its program — recovery, birthday, post_purchase, winback, campaigns).
 
@@ -27,14 +29,11 @@ category or product, the total of its lines in the order).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.apps import apps
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Lower
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -42,13 +41,14 @@ from oscar.core.loading import get_model
 
 from ..conf import journey_settings
 from ..core.events import Kind
+from ..core.registry import registry
 from ..core.reporting import percentage
 from ..exceptions import JourneyError
+from .attribution_touches import Touch, touch_index
 
 MODELS = {"last_touch": _("Last touch"), "first_touch": _("First touch")}
 NONE = "none"
 ZERO = Decimal("0.00")
-TOUCH_KINDS = (Kind.CAMPAIGN_LANDING, Kind.MAIL_CLICKED, Kind.RELATED_CLICK)
 # Labels of tools that may not be registered (yet) on the map; registered tools use their registry name.
 TOOL_LABELS = {
     "campaigns": _("Campaign links"),
@@ -63,15 +63,6 @@ TOOL_LABELS = {
 
 class AttributionError(JourneyError, ValueError):
     """Bad attribution arguments."""
-
-
-@dataclass(frozen=True)
-class Touch:
-    tool: str
-    at: datetime
-    kind: str  # landing | mail_clicked | related_click | recovered | voucher
-    ref: str = ""
-    label: str = ""
 
 
 @dataclass
@@ -118,7 +109,6 @@ class AttributionResult:
 
 
 def tool_label(key: str) -> str:
-    from ..core.registry import registry
     from ..exceptions import UnknownTool
 
     if key in TOOL_LABELS:
@@ -179,123 +169,6 @@ def _totals(orders, products):
     return agg["n"], agg["revenue"] or ZERO
 
 
-@dataclass
-class _TouchIndex:
-    by_user: dict
-    by_visitor: dict
-    by_email: dict
-    on_order: dict
-    visitor_of: dict
-
-    def touched(self, order_id, user_id, email):
-        return bool(order_id in self.on_order or (user_id and user_id in self.by_user)
-                    or (not user_id and email in self.by_email)
-                    or self.visitor_of.get(order_id) in self.by_visitor)
-
-    def touches(self, order_id, user_id, email, placed, lookback):
-        window_start = placed - lookback
-        candidates = set(self.by_user.get(user_id, []) if user_id else self.by_email.get(email, []))
-        candidates |= set(self.by_visitor.get(self.visitor_of.get(order_id), []))
-        touches = sorted((t for t in candidates if window_start <= t.at <= placed), key=lambda t: t.at)
-        return touches + [Touch(t.tool, t.at or placed, t.kind, t.ref, t.label)
-                          for t in self.on_order.get(order_id, [])]
-
-
-def _any(column, values):
-    """``column = ANY(%s)`` with one array parameter (Django's ``__in`` sends one parameter per value)."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return ExpressionWrapper(Q(**{f"{column}__in": values}), output_field=BooleanField())
-    # column is one of two literal names above, never input; the values go as a parameter.
-    return RawSQL(f'"{column}" = ANY(%s)', (list(values),), output_field=BooleanField())  # noqa: S611
-
-
-def _touch_index(queryset, start, end, lookback) -> _TouchIndex:
-    """Every touch that may count for one of the orders of ``queryset``, from every source, by who it touched."""
-    from ..core.models import JourneyEvent, Message, PersonalVoucher
-    from ..recovery.models import BasketActivity
-    from ..related.models import RelatedClick
-
-    OrderDiscount = get_model("order", "OrderDiscount")
-    # Subqueries, not lists: tens of thousands of ids in an IN list cost more to compile than to run.
-    ids = queryset.values("id")
-    user_ids = queryset.filter(user_id__isnull=False).values("user_id")
-    guest_emails = queryset.filter(user_id__isnull=True).exclude(guest_email="").values("guest_email")
-    since = start - lookback
-    around = {"created_at__gte": start - timedelta(days=1), "created_at__lt": end + timedelta(days=1)}
-    # The visitor of each order, from its order_placed event (written when the order is placed).
-    visitor_of = dict(
-        JourneyEvent.objects.filter(kind=Kind.ORDER_PLACED, order_id__in=ids, **around).exclude(visitor_id="")
-        .values_list("order_id", "visitor_id")
-    )
-    visitors = set(visitor_of.values())
-    index = _TouchIndex(defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list), visitor_of)
-    touches = JourneyEvent.objects.filter(kind__in=TOUCH_KINDS, created_at__gte=since, created_at__lt=end).exclude(
-        tool="")
-    columns = ("user_id", "visitor_id", "tool", "created_at", "kind", "ref", "campaign")
-    # Two index lookups (by customer, by visitor) rather than one scan of the period's touches; the ids go as one
-    # array parameter each.
-    users = list(user_ids.values_list("user_id", flat=True).distinct())
-    events = set()
-    if users:
-        events |= set(touches.alias(who=_any("user_id", users)).filter(who=True).values_list(*columns))
-    if visitors:
-        events |= set(touches.alias(who=_any("visitor_id", sorted(visitors))).filter(who=True)
-                      .values_list(*columns))
-    for user_id, visitor_id, tool, at, kind, ref, campaign in events:
-        touch = Touch(tool, at, kind, ref, campaign)
-        if user_id:
-            index.by_user[user_id].append(touch)
-        if visitor_id in visitors:
-            index.by_visitor[visitor_id].append(touch)
-    # Mails clicked, from the outbox (covers mails clicked before events were recorded).
-    mails = Message.objects.filter(clicked_at__gte=since, clicked_at__lt=end).filter(
-        Q(user_id__in=user_ids) | Q(user__isnull=True, to_email__in=guest_emails))
-    for user_id, email, tool, at, pk in mails.values_list("user_id", "to_email", "tool", "clicked_at", "pk"):
-        touch = Touch(tool, at, Kind.MAIL_CLICKED, str(pk))
-        if user_id:
-            index.by_user[user_id].append(touch)
-        else:
-            index.by_email[email.lower()].append(touch)
-    for user_id, at in RelatedClick.objects.filter(created_at__gte=since, created_at__lt=end,
-                                                   user_id__in=user_ids).values_list("user_id", "created_at"):
-        index.by_user[user_id].append(Touch("related", at, Kind.RELATED_CLICK))
-    # Recovery's own attribution: a basket recovered by a clicked recovery mail.
-    recovered = BasketActivity.objects.filter(
-        state=BasketActivity.State.RECOVERED, ordered_at__gte=start - timedelta(days=1),
-        ordered_at__lt=end + timedelta(days=1), order_number__in=queryset.values("number"))
-    number_to_id = {}
-    recovered_rows = list(recovered.values_list("order_number", "first_clicked_at", "ordered_at"))
-    if recovered_rows:
-        number_to_id = dict(queryset.filter(number__in=[r[0] for r in recovered_rows]).values_list("number", "id"))
-    for number, clicked, ordered in recovered_rows:
-        if number in number_to_id:
-            index.on_order[number_to_id[number]].append(Touch("recovery", clicked or ordered, "recovered"))
-    # Vouchers redeemed on the order itself: events, and discounts on journey's personal vouchers.
-    for order_id, tool, at, ref, value in JourneyEvent.objects.filter(
-            kind=Kind.VOUCHER_REDEEMED, order_id__in=ids, **around).exclude(tool="").values_list(
-            "order_id", "tool", "created_at", "ref", "value"):
-        index.on_order[order_id].append(Touch(tool, at, "voucher", ref, str(value or "")))
-    journey_vouchers = PersonalVoucher.objects.filter(voucher_id__isnull=False)
-    discounts = list(OrderDiscount.objects.filter(order_id__in=ids, voucher_id__in=journey_vouchers.values(
-        "voucher_id")).values_list("order_id", "voucher_id", "voucher_code", "amount"))
-    purposes = dict(journey_vouchers.filter(voucher_id__in={d[1] for d in discounts})
-                    .values_list("voucher_id", "purpose")) if discounts else {}
-    for order_id, voucher_id, code, amount in discounts:
-        index.on_order[order_id].append(Touch(purposes[voucher_id], None, "voucher", code, str(amount)))
-    # Campaign discounts on the order (the link's voucher, its shared code or one of its unique codes): the
-    # campaign counts even when the shopper typed the code without following the link.
-    campaign_of_offer = dict(apps.get_model("journey", "Campaign").objects.filter(offer_id__isnull=False)
-                             .values_list("offer_id", "pk"))
-    if campaign_of_offer:
-        for order_id, offer_id, amount in OrderDiscount.objects.filter(
-                order_id__in=ids, offer_id__in=list(campaign_of_offer)).values_list("order_id", "offer_id", "amount"):
-            index.on_order[order_id].append(
-                Touch("campaigns", None, "voucher", str(campaign_of_offer[offer_id]), str(amount)))
-    return index
-
-
 def _pick(touches, placed, model):
     if not touches:
         return None
@@ -326,7 +199,7 @@ def attribute_orders(start, end, model: str | None = None, *, category=None, pro
     days = journey_settings.ATTRIBUTION_LOOKBACK_DAYS if lookback_days is None else lookback_days
     lookback = timedelta(days=int(days))
     queryset, products = _order_queryset(start, end, category, product)
-    index = _touch_index(queryset, start, end, lookback)
+    index = touch_index(queryset, start, end, lookback)
     if detail:
         rows = _order_rows(queryset, products)
     else:  # only the orders a tool may have touched; the rest is one aggregate

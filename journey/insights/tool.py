@@ -10,4 +10,9 @@ def register_all(registry):
 
 def connect():
     """Wire insights (JourneyConfig.ready() calls this when ``journey.insights`` is in JOURNEY["TOOLS"])."""
-    from . import tasks  # noqa: F401 - tasks register with Celery on import
+    from ..core import third_party
+    from . import page_tags, privacy, receivers, tasks  # noqa: F401 - tasks register with Celery on import
+
+    receivers.connect()
+    privacy.connect()
+    third_party.register(page_tags.TAGS)

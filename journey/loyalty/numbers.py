@@ -23,7 +23,7 @@ post-purchase and win-back tools) and the Retain report the fuller list (:func:`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
@@ -35,8 +35,8 @@ from oscar.core.loading import get_model
 from ..core.models import Message, PersonalVoucher
 from ..core.registry import Metric
 from ..core.reporting import percentage, store_time_zone
-from ..recovery.report import Day
-from .followups import cancelled_statuses, live_orders
+from ..core.reporting.mail_chart import Day, count_per_day, days_between
+from .orders import cancelled_statuses, live_orders
 
 ZERO = Decimal("0.00")
 Order = get_model("order", "Order")
@@ -203,26 +203,15 @@ def repeat_purchases(tool, start, end) -> tuple[int, int, int, int]:
 
 
 def daily_series(tool: str, start: datetime, end: datetime) -> list[Day]:
-    """One ``recovery.report.Day`` per store-time-zone day of ``[start, end)`` (so its chart helper draws it):
-    mails sent, mails clicked, vouchers redeemed (in the "recovered" slot) and their orders' revenue.  Three
+    """One ``core.reporting.mail_chart.Day`` per store-time-zone day of ``[start, end)`` (so its chart helper draws
+    it): mails sent, mails clicked, vouchers redeemed (in the "recovered" slot) and their orders' revenue.  Three
     queries."""
     tz = store_time_zone()
-    sent = dict(_mails(tool).filter(sent_at__gte=start, sent_at__lt=end)
-                .annotate(day=TruncDate("sent_at", tzinfo=tz)).values("day").annotate(n=Count("id"))
-                .order_by().values_list("day", "n"))
-    clicked = dict(_mails(tool).filter(clicked_at__gte=start, clicked_at__lt=end)
-                   .annotate(day=TruncDate("clicked_at", tzinfo=tz)).values("day").annotate(n=Count("id"))
-                   .order_by().values_list("day", "n"))
     redeemed = {
         row["day"]: (row["n"], row["revenue"] or ZERO)
         for row in Order.objects.filter(pk__in=_redemptions(tool, start, end).values("order_id"))
         .annotate(day=TruncDate("date_placed", tzinfo=tz)).values("day")
         .annotate(n=Count("id"), revenue=Sum("total_incl_tax")).order_by()
     }
-    days, day = [], start.astimezone(tz).date()
-    last = (end - timedelta(microseconds=1)).astimezone(tz).date()
-    while day <= last:
-        n, revenue = redeemed.get(day, (0, ZERO))
-        days.append(Day(day, sent.get(day, 0), clicked.get(day, 0), n, revenue))
-        day += timedelta(days=1)
-    return days
+    return days_between(start, end, sent=count_per_day(_mails(tool), "sent_at", start, end),
+                        clicked=count_per_day(_mails(tool), "clicked_at", start, end), recovered=redeemed)

@@ -12,13 +12,13 @@ from ..core import privacy
 
 
 def erase_customer_profile(subject, *, dry_run):
-    from .models import CustomerProfile
+    from .profiles.models import CustomerProfile
 
     return privacy.count_or_delete(CustomerProfile.objects.filter(user_id__in=subject.user_ids), dry_run)
 
 
 def erase_birthday_rewards(subject, *, dry_run):
-    from .birthday_models import BirthdayReward
+    from .birthdays.models import BirthdayReward
 
     return privacy.count_or_delete(BirthdayReward.objects.filter(user_id__in=subject.user_ids), dry_run)
 

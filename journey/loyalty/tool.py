@@ -1,55 +1,25 @@
-"""Birthday rewards as a journey tool (phase Retain): its health, and the Retain numbers of ``loyalty.numbers``
-(the same as post-purchase and win-back) on the journey map."""
-
-from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
-
-from ..core.registry import Health, Tool, Touchpoint
-from ..phases import Phase
-from . import birthday_mail  # noqa: F401  (registers the birthday mail kind with the outbox)
-from .birthday_models import BirthdayProgram
-from .birthdays import TOOL
-from .models import CustomerProfile
-from .numbers import metrics_for
-
-
-def health():
-    program = BirthdayProgram.objects.filter(pk=1).first()
-    if program is None or not program.is_active:
-        return Health.idle(_("Birthday rewards are off: turn them on in the birthday program."))
-    with_birthday = CustomerProfile.objects.filter(birth_month__isnull=False).count()
-    if not with_birthday:
-        return Health.warning(_("No customer has given a birthday yet: link the profile page from your account "
-                                "menu, or import birthdays from a CSV file."))
-    return Health.ok(ngettext("%(n)d customer with a birthday.", "%(n)d customers with a birthday.", with_birthday)
-                     % {"n": with_birthday})
-
-
-TOOL_ENTRY = Tool(
-    key=TOOL,
-    name=_("Birthday rewards"),
-    description=_("A personal voucher and a mail on each customer's birthday (or some days before), once a year."),
-    phases=[Phase.RETAIN],
-    touchpoints=[Touchpoint.EMAIL, Touchpoint.WEB],
-    health=health,
-    metrics=metrics_for(TOOL),
-    jobs=["birthday_rewards", "send_due_messages"],
-    admin_url_name="admin:journey_birthdayprogram_changelist",
-    order=40,
-)
+"""Retain as one tool package: the customer profile (``profiles/``), birthday rewards (``birthdays/``), post-purchase
+and win-back (``followups/``).  ``register_all`` puts their three tools on the journey map; ``connect`` wires their
+receivers, erasers, mail kinds and tasks (JourneyConfig.ready() calls it when ``journey.loyalty`` is in
+JOURNEY["TOOLS"])."""
 
 
 def register_all(registry):
-    from . import followups_tool
+    from .birthdays import tool as birthdays_tool
+    from .followups import tool as followups_tool
 
-    registry.register(TOOL_ENTRY)
+    birthdays_tool.register_all(registry)
     followups_tool.register_all(registry)
 
 
 def connect():
-    """Wire the tools (JourneyConfig.ready() calls this when ``journey.loyalty`` is in JOURNEY["TOOLS"])."""
-    from . import consent_receivers, followups_mail, followups_receivers, privacy, tasks  # noqa: F401
+    """Wire the tools: mail kinds, receivers, erasers and Celery tasks."""
+    from . import privacy, tasks  # noqa: F401 - tasks register with Celery on import
+    from .birthdays import mail as birthday_mail  # noqa: F401 - registers the birthday mail kind
+    from .followups import mail as followups_mail  # noqa: F401 - registers the post-purchase and win-back kinds
+    from .followups import receivers as followups_receivers
+    from .profiles import receivers as profile_receivers
 
     followups_receivers.connect()
-    consent_receivers.connect()
+    profile_receivers.connect()
     privacy.connect()

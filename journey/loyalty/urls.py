@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import profile_views
+from .profiles import views as profile_views
 
 urlpatterns = [
     path("account/profile/", profile_views.profile, name="account-profile"),

@@ -1,5 +1,5 @@
 """Basket recovery in Django admin: the mail sequence (with a preview and a test mail per step), every tracked basket
-with its timeline, and the recovery report.  Thin: the numbers and the timeline come from ``recovery.report``."""
+with its timeline, and the recovery report.  Thin: the numbers and the timeline come from ``recovery.numbers``."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponseRedirect
 from django.template import TemplateDoesNotExist
-from django.template.loader import get_template, render_to_string
+from django.template.loader import get_template
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
@@ -30,11 +29,12 @@ from ..core import outbox
 from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.models import Message
 from ..core.registry import Metric
-from ..core.reporting import PERIODS, currency, requested_period, trim_leading_empty
+from ..core.reporting import PERIODS, currency, requested_period, store_time_zone, trim_leading_empty
+from ..core.reporting.mail_chart import build_chart
 from ..related.api import related_for_basket
-from . import report
 from .mail import basket_context
 from .models import BasketActivity, RecoveryStep
+from .numbers import daily_series, recovery_numbers, timeline
 from .services import MAIL_KIND
 
 logger = logging.getLogger(__name__)
@@ -59,13 +59,6 @@ class SampleVoucher:
         return self.code
 
 
-@dataclass(frozen=True)
-class RenderedMail:
-    subject: str
-    text: str
-    html: str
-
-
 def sample_basket(user):
     """The acting user's own open basket if it has lines, else the most recent open basket with lines."""
     with_lines = Basket.objects.filter(Exists(Line.objects.filter(basket_id=OuterRef("pk"))), status=Basket.OPEN)
@@ -74,11 +67,17 @@ def sample_basket(user):
     return own or with_lines.first()
 
 
-def sample_context(step, basket, *, to_email=""):
+def sample_message(step, *, to_email=""):
+    """An unsaved outbox row standing in for the step's real message (never saved: a preview adds no row)."""
+    return Message(tool="recovery", kind=MAIL_KIND, subject_key="sample", step=step.position, to_email=to_email,
+                   address=to_email, channel=step.channel, due_at=timezone.now(), context={"sample": True},
+                   marketing=False)  # no unsubscribe token is issued for a sample: its link is "#"
+
+
+def sample_context(step, basket, *, to_email="", message=None):
     """The context a real mail of ``step`` gets (see ``recovery.mail.build_step_context``), with sample links."""
     now = timezone.now()
-    message = Message(tool="recovery", kind=MAIL_KIND, subject_key="sample", step=step.position, to_email=to_email,
-                      due_at=now, context={"sample": True})
+    message = message or sample_message(step, to_email=to_email)
     activity = BasketActivity(basket_id=basket.pk, email=to_email, last_activity_at=now,
                               state=BasketActivity.State.IN_SEQUENCE, cycle=1)
     # A basket read from the database has no strategy (Oscar's middleware gives one only to the request's own
@@ -90,10 +89,11 @@ def sample_context(step, basket, *, to_email=""):
     except Exception:  # the related-products tool must not break a preview
         logger.exception("journey: related products for a recovery preview failed")
         related = []
+    home = outbox.absolute_url(str(getattr(settings, "OSCAR_HOMEPAGE", "/")))
     context = {
         **basket_context(basket, strategy),
         "activity": activity, "step": step, "message": message, "mail_template": step.template,
-        "restore_url": outbox.absolute_url(str(getattr(settings, "OSCAR_HOMEPAGE", "/"))),
+        "restore_url": home, "action_url": home,
         "unsubscribe_url": "#", "site_url": outbox.site_url(), "shop_name": settings.OSCAR_SHOP_NAME,
         "related_products": related, "sample": True,
         "is_last_step": not RecoveryStep.objects.filter(is_active=True, delay_minutes__gt=step.delay_minutes)
@@ -106,19 +106,21 @@ def sample_context(step, basket, *, to_email=""):
     return context
 
 
-def render_sample(step, basket, *, to_email="") -> RenderedMail:
-    context = sample_context(step, basket, to_email=to_email)
-    subject = " ".join(render_to_string(f"{step.template}_subject.txt", context).split())
-    return RenderedMail(subject, render_to_string(f"{step.template}_body.txt", context),
-                        render_to_string(f"{step.template}_body.html", context))
+def render_sample(step, basket, *, to_email="", channel=None):
+    """``step``'s message for ``basket``, rendered by the outbox's channel backend (the one rendering path: what
+    the preview shows is what the outbox would send).  Returns an outbox ``channels.Rendered``."""
+    message = sample_message(step, to_email=to_email)
+    if channel:
+        message.channel = channel
+    return outbox.render(message, sample_context(step, basket, to_email=to_email, message=message))
 
 
 def send_test_mail(step, basket, to_email):
-    """Render ``step`` for ``basket`` and send it to ``to_email`` now, through Django's mail API."""
-    mail = render_sample(step, basket, to_email=to_email)
-    email = EmailMultiAlternatives(subject=f"[TEST] {mail.subject}", body=mail.text, from_email=outbox.from_email(),
-                                   to=[to_email])
-    email.attach_alternative(mail.html, "text/html")
+    """Render ``step`` as a mail for ``basket`` (whatever its channel) and send it to ``to_email`` now, through the
+    outbox's email backend, without an outbox row."""
+    mail = render_sample(step, basket, to_email=to_email, channel=outbox.channels.EMAIL)
+    email = mail.payload
+    email.subject = f"[TEST] {mail.subject}"
     email.tags = list(TEST_TAGS)
     email.metadata = {"journey_tool": "recovery", "journey_test": "1"}
     email.send()
@@ -136,11 +138,13 @@ class RecoveryStepForm(forms.ModelForm):
 
     class Meta:
         model = RecoveryStep
-        fields = ["position", "is_active", "incentive", "incentive_value", "incentive_valid_days",
+        fields = ["position", "is_active", "channel", "incentive", "incentive_value", "incentive_valid_days",
                   "incentive_min_basket", "template"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "channel" in self.fields:  # a form posted without it keeps the step's channel (email for a new one)
+            self.fields["channel"].required = False
         if self.instance.delay_minutes:
             hours = (Decimal(self.instance.delay_minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
             if hours == hours.to_integral():
@@ -155,6 +159,9 @@ class RecoveryStepForm(forms.ModelForm):
         if minutes < 1:
             raise ValidationError(_("Enter a delay of at least one minute (0.02 hours)."), code="min_value")
         return hours
+
+    def clean_channel(self):
+        return self.cleaned_data.get("channel") or self.instance.channel or outbox.channels.EMAIL
 
     def clean_template(self):
         prefix = (self.cleaned_data.get("template") or "").strip()
@@ -181,13 +188,13 @@ class RecoveryStepForm(forms.ModelForm):
 @admin.register(RecoveryStep)
 class RecoveryStepAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     form = RecoveryStepForm
-    list_display = ("position", "delay_display", "incentive_display", "is_active", "preview_link")
+    list_display = ("position", "delay_display", "channel", "incentive_display", "is_active", "preview_link")
     list_display_links = ("position", "delay_display")
     ordering = ("position",)
     actions = ["send_test_mail_to_me"]
     change_list_template = "journey/admin/recovery/recoverystep_change_list.html"
     fieldsets = (
-        (None, {"fields": ("position", "delay_hours", "is_active")}),
+        (None, {"fields": ("position", "delay_hours", "channel", "is_active")}),
         (pgettext_lazy("recovery mail", "Incentive"), {
             "fields": ("incentive", "incentive_value", "incentive_valid_days", "incentive_min_basket"),
             "description": _("A personal, single-use voucher issued when the mail is sent. Incentives teach some "
@@ -341,20 +348,20 @@ class BasketActivityAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         activity = self.get_object(request, unquote(object_id))
-        extra = {"timeline": report.timeline(activity) if activity else [],
-                 "store_time_zone": report.store_time_zone()}
+        extra = {"timeline": timeline(activity) if activity else [],
+                 "store_time_zone": store_time_zone()}
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def report_view(self, request):
         if not request.user.has_perm("journey.view_basketactivity"):
             raise PermissionDenied
         period, start, end = requested_period(request)
-        numbers = report.recovery_numbers(start, end)
-        days = report.daily_series(start, end)
+        numbers = recovery_numbers(start, end)
+        days = daily_series(start, end)
         if len(days) > 92:
             days = _trim_leading_zeros(days)
         money = currency()
-        tz = report.store_time_zone()
+        tz = store_time_zone()
         headline = [
             Metric(_("Abandoned & chased"), numbers.started),
             Metric(_("Not chased"), numbers.not_chased),
@@ -376,7 +383,7 @@ class BasketActivityAdmin(admin.ModelAdmin):
             "headline": headline,
             "not_chased_reasons": [(gettext(reason) if reason else gettext("(no reason recorded)"), n)
                                    for reason, n in numbers.not_chased_reasons],
-            "chart": report.build_chart(days, currency=money),
+            "chart": build_chart(days, currency=money),
             "periods": [(key, label) for key, (label, _days) in PERIODS.items()],
             "period": period,
             "start_day": local_start.date(),

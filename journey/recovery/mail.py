@@ -152,6 +152,7 @@ def build_saved_basket_context(message):
 
 
 register_kind(MessageKind(key=MAIL_KIND, tool="recovery", template="journey/mail/recovery",
-                          build_context=build_step_context, prepare_batch=prepare_step_batch, tags=("recovery",)))
+                          build_context=build_step_context, prepare_batch=prepare_step_batch, tags=("recovery",),
+                          action_url=restore_url))
 register_kind(MessageKind(key=SAVED_BASKET_KIND, tool="recovery", template="journey/mail/saved_basket",
                           build_context=build_saved_basket_context, tags=("recovery", "saved-basket")))

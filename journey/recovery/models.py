@@ -9,6 +9,11 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ..core.outbox.channels import CHOICES as CHANNEL_CHOICES
+from ..core.outbox.channels import check_channel
+from ..core.outbox.channels.onsite import basket_address, user_address
+from ..exceptions import UnknownChannel
+
 
 class BasketActivity(models.Model):
     """What journey knows about one Oscar basket (Oscar's Basket has no "last changed" time)."""
@@ -72,6 +77,12 @@ class BasketActivity(models.Model):
     def subject_key(self):
         return f"recovery:basket:{self.basket_id}:cycle:{self.cycle}"
 
+    @property
+    def onsite_address(self):
+        """Where an on-site reminder about this basket shows: to its customer when signed in, else to the browser
+        holding the basket (or one that restored it from a journey link)."""
+        return user_address(self.user_id) if self.user_id else basket_address(self.basket_id)
+
 
 class RecoveryStep(models.Model):
     """One mail of the recovery sequence (defaults: 1 h, 24 h, 72 h after the last activity)."""
@@ -86,6 +97,10 @@ class RecoveryStep(models.Model):
         _("delay (minutes after the last activity)"), validators=[MinValueValidator(1)]
     )
     is_active = models.BooleanField(_("active"), default=True)
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=CHANNEL_CHOICES, default="email",
+        help_text=_("How this reminder reaches the shopper: by email, or as a message on their next visit to the "
+                    "shop."))
     template = models.CharField(
         _("template"), max_length=100, default="journey/mail/recovery",
         help_text=_("Template prefix PREFIX of PREFIX_subject.txt, PREFIX_body.txt and PREFIX_body.html."))
@@ -107,11 +122,19 @@ class RecoveryStep(models.Model):
         hours = self.delay_minutes / 60
         return _("Mail %(n)d, %(hours)s h after the last activity") % {"n": self.position, "hours": f"{hours:g}"}
 
+    def save(self, *args, **kwargs):
+        check_channel(self.channel)  # an unknown channel is a configuration error, not a silent email
+        super().save(*args, **kwargs)
+
     @property
     def delay(self):
         return timedelta(minutes=self.delay_minutes)
 
     def clean(self):
+        try:
+            check_channel(self.channel)
+        except UnknownChannel as exc:
+            raise ValidationError({"channel": str(exc)}) from exc
         if self.incentive:
             if self.incentive_value is None or self.incentive_value <= 0:
                 raise ValidationError({"incentive_value": _("Enter a discount above zero.")})

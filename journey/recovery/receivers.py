@@ -4,7 +4,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from oscar.core.loading import get_class, get_classes, get_model
 
-from ..core.middleware import guest_checkout_gateway
+from ..signals import guest_checkout_gateway
 from . import services
 
 Line = get_model("basket", "Line")

@@ -228,6 +228,7 @@ def _schedule_batch(activities, steps, now, report):
                 kind=MAIL_KIND, subject_key=f"recovery:basket:{a.basket_id}:cycle:{cycle}", step=step.position,
                 to_email=a.email, user_id=a.user_id, language=a.language,
                 due_at=_quiet(anchor + step.delay + shift, quiet), context={**context, "step_id": step.pk},
+                channel=step.channel, address=a.onsite_address if step.channel == outbox.channels.ONSITE else "",
             ))
         started.append(a)
     outbox.schedule_many(mails, now=now)

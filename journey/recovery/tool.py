@@ -1,9 +1,14 @@
 """Abandoned-basket recovery as a journey tool (phase Sell): its health and its numbers on the journey map."""
 
+from datetime import timedelta
+
+from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from oscar.core.loading import get_model
 
-from ..core.registry import Health, Metric, Tool, Touchpoint
+from ..core.registry import Health, Metric, OrderTouch, Tool, Touchpoint
+from ..core.reporting.series import per_day
 from ..phases import Phase
 from . import mail  # noqa: F401  (registers the recovery mail kinds with the outbox)
 from .models import BasketActivity, RecoveryStep
@@ -22,7 +27,7 @@ def health():
 
 
 def metrics(start, end):
-    from .report import recovery_numbers
+    from .numbers import recovery_numbers
 
     numbers = recovery_numbers(start, end)
     rows = [
@@ -37,6 +42,33 @@ def metrics(start, end):
     return rows
 
 
+def _recovered(start, end):
+    return BasketActivity.objects.filter(state=BasketActivity.State.RECOVERED, ordered_at__gte=start,
+                                         ordered_at__lt=end)
+
+
+def series(start, end, products=None):
+    """Recovered revenue per store day; for a category or product, the revenue of its lines in recovered orders."""
+    if products is None:
+        return per_day(_recovered(start, end), "ordered_at", Sum("recovered_revenue"))
+    Line = get_model("order", "Line")
+    lines = Line.objects.filter(order__date_placed__gte=start, order__date_placed__lt=end, product_id__in=products,
+                                order__number__in=_recovered(start, end).values("order_number"))
+    return per_day(lines, "order__date_placed", Sum("line_price_incl_tax"))
+
+
+def touches(orders, start, end, since):
+    """Recovery's own attribution: an order whose basket a clicked recovery mail brought back."""
+    rows = list(_recovered(start - timedelta(days=1), end + timedelta(days=1))
+                .filter(order_number__in=orders.values("number"))
+                .values_list("order_number", "first_clicked_at", "ordered_at"))
+    if not rows:
+        return []
+    number_to_id = dict(orders.filter(number__in=[r[0] for r in rows]).values_list("number", "id"))
+    return [OrderTouch(clicked or ordered, "recovered", order_id=number_to_id[number])
+            for number, clicked, ordered in rows if number in number_to_id]
+
+
 TOOL = Tool(
     key="recovery",
     name=_("Abandoned-basket recovery"),
@@ -45,6 +77,9 @@ TOOL = Tool(
     touchpoints=[Touchpoint.EMAIL, Touchpoint.WEB],
     health=health,
     metrics=metrics,
+    series=series,
+    series_title=_("Recovered revenue per day"),
+    touches=touches,
     jobs=["scan_abandoned_baskets", "send_due_messages"],
     admin_url_name="admin:journey_recoverystep_changelist",
     order=10,
@@ -57,6 +92,7 @@ def register_all(registry):
 
 def connect():
     """Wire the tool (JourneyConfig.ready() calls this when ``journey.recovery`` is in JOURNEY["TOOLS"])."""
-    from . import receivers, tasks  # noqa: F401 - tasks register with Celery on import
+    from . import privacy, receivers, tasks  # noqa: F401 - tasks register with Celery on import
 
     receivers.connect()
+    privacy.connect()

@@ -7,7 +7,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from ..core.registry import Health, Metric, Tool, Touchpoint
+from ..core.events import Kind
+from ..core.registry import Health, Metric, OrderTouch, Tool, Touchpoint
+from ..core.reporting.series import per_day
 from ..phases import Phase
 from .models import ListKind, RelatedBuild, RelatedClick
 
@@ -44,6 +46,19 @@ def metrics(start, end):
     return rows
 
 
+def series(start, end, products=None):
+    """Clicks in the lists per store day."""
+    return per_day(RelatedClick.objects.filter(created_at__gte=start, created_at__lt=end), "created_at")
+
+
+def touches(orders, start, end, since):
+    """A signed-in customer's clicks in the lists before the order (anonymous clicks are journey events)."""
+    clicks = RelatedClick.objects.filter(created_at__gte=since, created_at__lt=end,
+                                         user_id__in=orders.filter(user_id__isnull=False).values("user_id"))
+    return [OrderTouch(at, Kind.RELATED_CLICK, user_id=user_id)
+            for user_id, at in clicks.values_list("user_id", "created_at")]
+
+
 TOOL = Tool(
     key="related",
     name=_("Related products and cross-sell"),
@@ -53,6 +68,9 @@ TOOL = Tool(
     touchpoints=[Touchpoint.WEB, Touchpoint.EMAIL],
     health=health,
     metrics=metrics,
+    series=series,
+    series_title=_("Clicks per day"),
+    touches=touches,
     jobs=["rebuild_related_products"],
     admin_url_name="admin:journey_relatedbuild_changelist",
     order=20,
@@ -65,4 +83,6 @@ def register_all(registry):
 
 def connect():
     """Wire the tool (JourneyConfig.ready() calls this when ``journey.related`` is in JOURNEY["TOOLS"])."""
-    from . import tasks  # noqa: F401 - tasks register with Celery on import
+    from . import privacy, tasks  # noqa: F401 - tasks register with Celery on import
+
+    privacy.connect()

@@ -234,10 +234,19 @@ def _track(message, event_type, when):
 
 
 # Retain ------------------------------------------------------------------------------------------------------------
+def _retain_installed():
+    """The Retain programs are journey's loyalty package: a shop without it (JOURNEY["TOOLS"]) gets no Retain demo."""
+    from journey.conf import tool_installed
+
+    return tool_installed("journey.loyalty")
+
+
 def _switch_on_programs():
     """What the admin does on each program's page: tick "active" and save the program's one row."""
-    from journey.loyalty.birthday_models import BirthdayProgram
-    from journey.loyalty.followups_models import PostPurchaseProgram, WinbackProgram
+    if not _retain_installed():
+        return
+    from journey.loyalty.birthdays.models import BirthdayProgram
+    from journey.loyalty.followups.models import PostPurchaseProgram, WinbackProgram
 
     for program_model in (BirthdayProgram, PostPurchaseProgram, WinbackProgram):
         program = program_model.load()
@@ -256,10 +265,15 @@ def _households(exclude=()):
 
 def seed_retain(report, products, *, now):
     """Birthday, post-purchase and win-back mails through their own services and the outbox, opens and clicks,
-    and a few redemptions in Oscar's checkout."""
+    and a few redemptions in Oscar's checkout.  Nothing without journey's loyalty package."""
+    if not _retain_installed():
+        return
     from journey.core import outbox
     from journey.core.models import Message
-    from journey.loyalty import birthdays, followups, profiles
+    from journey.loyalty.birthdays import services as birthdays
+    from journey.loyalty.followups import services as followups
+    from journey.loyalty.orders import live_orders
+    from journey.loyalty.profiles import services as profiles
 
     # Birthdays: a few customers gave their birthday (and marketing consent) long ago, through the profile
     # service; their birthdays fall on the last days.  The birthday run is the job's service with ``now=``: the
@@ -280,8 +294,8 @@ def seed_retain(report, products, *, now):
     # Post-purchase: the live orders above scheduled theirs on commit (due a day later, sent by the running shop's
     # worker); the data set's latest orders get theirs through the same service, as if the program had been on.
     recent = (
-        followups.live_orders().filter(number__startswith="CJ", date_placed__lt=now - timedelta(days=1),
-                                       date_placed__gte=now - timedelta(days=4))
+        live_orders().filter(number__startswith="CJ", date_placed__lt=now - timedelta(days=1),
+                             date_placed__gte=now - timedelta(days=4))
         .order_by("-date_placed").values_list("pk", flat=True)[:POST_PURCHASE_ORDERS]
     )
     for order_id in recent:

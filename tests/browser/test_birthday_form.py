@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from journey.loyalty.models import CustomerProfile
-from journey.loyalty.profiles import consent_wording
+from journey.loyalty.profiles.models import CustomerProfile
+from journey.loyalty.profiles.services import consent_wording
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

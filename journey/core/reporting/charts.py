@@ -2,7 +2,7 @@
 
 No JavaScript and no external library: the charts print, work without network access and are readable by screen
 readers (each chart has a title, a description and a ``<title>`` per column).  Used by the journey map (time
-series, funnel, sparklines) and the recovery report (:mod:`journey.recovery.report`).
+series, funnel, sparklines) and the recovery and Retain reports (:mod:`journey.core.reporting.mail_chart`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
 
-from journey.loyalty.profile_import import ProfileImportError, decode, import_profiles
+from journey.conf import tool_installed
 
 
 class Command(BaseCommand):
@@ -16,6 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("--source", default="import", help="recorded as where consent was given (default: import)")
 
     def handle(self, *args, file, dry_run, source, **options):
+        if not tool_installed("journey.loyalty"):
+            raise CommandError("journey.loyalty is not in JOURNEY['TOOLS']: the customer profiles are switched off.")
+        from journey.loyalty.profiles.importer import ProfileImportError, decode, import_profiles
+
         try:
             with open(file, "rb") as handle:
                 raw = handle.read()

@@ -64,5 +64,5 @@ class BuyXPayYBenefit(Benefit):
 
 
 
-#: The dotted path Oscar keeps in ``Benefit.proxy_class`` (migration 0015_h3_buy_x_pay_y_path moved older rows here).
+#: The dotted path Oscar keeps in ``Benefit.proxy_class`` (migration 0016_h3_buy_x_pay_y_path moved older rows here).
 BUY_X_PAY_Y_CLASS = f"{BuyXPayYBenefit.__module__}.{BuyXPayYBenefit.__name__}"

@@ -1,0 +1,59 @@
+"""Message kinds: what each tool sends through the outbox, registered by the tool (its mail module / connect())."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ...exceptions import NotEligible
+from ..models import Message
+
+__all__ = ["MessageKind", "NotEligible", "add_loader", "get_kind", "register_kind"]
+
+
+@dataclass(frozen=True)
+class MessageKind:
+    """A kind of message a tool sends.  ``build_context(message)`` returns the template context or raises NotEligible.
+
+    The context is channel-neutral: each channel backend renders it with its own templates (email:
+    ``<template>_subject.txt``, ``_body.txt``, ``_body.html``; on-site: ``<template>_onsite.html``)."""
+
+    key: str
+    tool: str
+    template: str  # prefix of each channel's templates
+    build_context: Callable[[Message], dict]
+    marketing: bool = True
+    tags: tuple[str, ...] = field(default_factory=tuple)
+    # Optional: contexts for a whole batch at once, {message id: context dict or NotEligible}, with a fixed number
+    # of queries for the batch (what makes sending fast); build_context stays the one-message fallback.
+    prepare_batch: Callable[[list[Message]], dict] | None = None
+    # Optional: where an on-site message's button leads, issued when the shopper clicks it (a fresh link: no
+    # live token is kept in the stored message).  Without it the button leads to the shop's home page.
+    action_url: Callable[[Message], str] | None = None
+
+
+_KINDS: dict[str, MessageKind] = {}
+#: Callables that import the modules registering kinds (the tools' mail modules); central wiring adds them.
+_LOADERS: list[Callable[[], object]] = []
+
+
+def register_kind(kind: MessageKind) -> MessageKind:
+    _KINDS[kind.key] = kind
+    return kind
+
+
+def add_loader(loader: Callable[[], object]) -> None:
+    """Register a callable run (once per unknown kind) to import the modules that register kinds."""
+    if loader not in _LOADERS:
+        _LOADERS.append(loader)
+
+
+def get_kind(key: str) -> MessageKind:
+    if key not in _KINDS:
+        _load_kinds()
+    return _KINDS[key]
+
+
+def _load_kinds():
+    for loader in _LOADERS:
+        loader()

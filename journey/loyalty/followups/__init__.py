@@ -1,0 +1,1 @@
+"""Post-purchase "next order" vouchers and win-back mails."""

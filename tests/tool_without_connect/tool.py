@@ -1,0 +1,2 @@
+def register_all(registry):
+    """Declares nothing; the package has no connect()."""
