@@ -94,9 +94,9 @@ def receivers(package):
 
 
 def mail_kinds(package):
-    from journey.core import outbox
+    from journey.core.outbox.kinds import registered_kinds
 
-    return sorted(key for key, kind in outbox._KINDS.items()
+    return sorted(key for key, kind in registered_kinds().items()
                   if _in(package, kind.build_context) or _in(package, kind.prepare_batch))
 
 

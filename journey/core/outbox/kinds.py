@@ -48,6 +48,11 @@ def add_loader(loader: Callable[[], object]) -> None:
         _LOADERS.append(loader)
 
 
+def registered_kinds() -> dict[str, MessageKind]:
+    """Every message kind registered so far, by key (a copy)."""
+    return dict(_KINDS)
+
+
 def get_kind(key: str) -> MessageKind:
     if key not in _KINDS:
         _load_kinds()
