@@ -23,7 +23,7 @@ RATIO = 1.2
 
 
 def promotion_models():
-    from journey.promotions.models import Campaign, CampaignTouch, CodeBatch
+    from journey.promotions.campaigns.models import Campaign, CampaignTouch, CodeBatch
 
     return [Campaign, CodeBatch, CampaignTouch]
 
@@ -49,14 +49,15 @@ def drop_tables(models):
 
 
 def bench_codes(campaign, count):
-    from journey.promotions import services
+    from journey.promotions.campaigns.batches import batch_codes, generate_codes
+    from journey.promotions.campaigns.codes import code_is_well_formed
 
     started = time.perf_counter()
-    batch = services.generate_codes(campaign, count, prefix="BENCH")
+    batch = generate_codes(campaign, count, prefix="BENCH")
     seconds = time.perf_counter() - started
-    codes = [code for code, _used in services.batch_codes(batch)]
+    codes = [code for code, _used in batch_codes(batch)]
     assert len(codes) == len(set(codes)) == count, "codes not unique"
-    assert all(services.code_is_well_formed(c) for c in codes), "malformed code"
+    assert all(code_is_well_formed(c) for c in codes), "malformed code"
     return seconds
 
 
@@ -68,7 +69,7 @@ def bench_landing(campaign, requests):
     from bench.common import BROWSER_USER_AGENT
     from bench.storefront import basket_id, restore_counters, snapshot_counters
     from journey.core.models import JourneyEvent
-    from journey.promotions.models import CampaignTouch
+    from journey.promotions.campaigns.models import CampaignTouch
 
     Product = get_model("catalogue", "Product")
     Basket = get_model("basket", "Basket")
@@ -128,26 +129,27 @@ def main():
     django.setup()
     from django.test.utils import setup_test_environment
 
-    from journey.promotions import services
+    from journey.core.vouchers import RANGE_NAME
+    from journey.promotions.campaigns.lifecycle import create_campaign, delete_campaign
 
     setup_test_environment()  # the test client, and ALLOWED_HOSTS for it
     from oscar.core.loading import get_model
 
     Range = get_model("offer", "Range")
     load = machine_load()
-    had_range = Range.objects.filter(name=services.ALL_PRODUCTS_RANGE).exists()
+    had_range = Range.objects.filter(name=RANGE_NAME).exists()
     created = ensure_tables()
     campaign = None
     try:
-        campaign = services.create_campaign(name=f"bench campaign {os.getpid()}", slug=f"bench-{os.getpid()}",
-                                            kind="percentage", value=10, channel="facebook")
+        campaign = create_campaign(name=f"bench campaign {os.getpid()}", slug=f"bench-{os.getpid()}",
+                                   kind="percentage", value=10, channel="facebook")
         codes_s = bench_codes(campaign, args.codes)
         samples = bench_landing(campaign, args.requests)
     finally:
         if campaign is not None:
-            services.delete_campaign(campaign)
+            delete_campaign(campaign)
         if not had_range:  # the shared all-products range journey made for the campaign
-            Range.objects.filter(name=services.ALL_PRODUCTS_RANGE, condition__isnull=True,
+            Range.objects.filter(name=RANGE_NAME, condition__isnull=True,
                                  benefit__isnull=True).delete()
         if created:
             drop_tables(created)

@@ -37,28 +37,30 @@ def setup():
     from django.utils import timezone
     from oscar.core.loading import get_model
 
-    from journey.promotions import quantity
+    from journey.promotions.quantity import offers
+    from journey.promotions.quantity.models import QuantityPromotion, QuantityTier
 
     teardown()
     Range = get_model("offer", "Range")
     offer_range = Range.objects.create(name=NAME, is_public=False)
     for product in _products():
         offer_range.add_product(product)
-    promotion = quantity.QuantityPromotion.objects.create(name=NAME, product_range=offer_range, is_draft=False,
-                                                          starts_at=timezone.now())
+    promotion = QuantityPromotion.objects.create(name=NAME, product_range=offer_range, is_draft=False,
+                                                 starts_at=timezone.now())
     for count, pct in ((2, "10"), (3, "15")):
-        quantity.QuantityTier.objects.create(promotion=promotion, min_quantity=count, percentage=Decimal(pct))
-    quantity.sync_offers(promotion)
+        QuantityTier.objects.create(promotion=promotion, min_quantity=count, percentage=Decimal(pct))
+    offers.sync_offers(promotion)
     return {"promotion": promotion.pk}
 
 
 def teardown():
     from oscar.core.loading import get_model
 
-    from journey.promotions import quantity
+    from journey.promotions.quantity import offers
+    from journey.promotions.quantity.models import QuantityPromotion
 
-    for promotion in quantity.QuantityPromotion.objects.filter(name=NAME):
-        quantity.delete(promotion)
+    for promotion in QuantityPromotion.objects.filter(name=NAME):
+        offers.delete(promotion)
     get_model("offer", "Range").objects.filter(name=NAME).delete()
     return {}
 

@@ -58,3 +58,16 @@ class PermanentChannelError(ChannelError):
 
 class AddressRejected(PermanentChannelError):
     """The provider refused the address itself: the message fails and the address is suppressed on this channel."""
+
+
+# Promotions ------------------------------------------------------------------------------------------------------
+class CampaignError(JourneyError, ValueError):
+    """A campaign operation that cannot be done (the message says why, for the store owner)."""
+
+
+class HasRedemptions(CampaignError):
+    """The campaign has been used on orders: it cannot be deleted, only ended and archived."""
+
+
+class PromotionInUse(JourneyError):
+    """The quantity promotion's offers were used in orders: it can be ended or archived, not deleted."""

@@ -20,8 +20,9 @@ from .insights.models import FunnelDay, JourneyMap, LaneNote, Persona, RollupDay
 from .loyalty.birthdays.models import BirthdayProgram, BirthdayReward
 from .loyalty.followups.models import PostPurchaseProgram, WinbackProgram
 from .loyalty.profiles.models import CustomerProfile
-from .promotions.models import Campaign, CampaignTouch, CodeBatch
-from .promotions.quantity import BuyXPayYBenefit, QuantityPromotion, QuantityTier
+from .promotions.campaigns.models import Campaign, CampaignTouch, CodeBatch
+from .promotions.quantity.benefits import BuyXPayYBenefit
+from .promotions.quantity.models import QuantityPromotion, QuantityTier
 from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
 

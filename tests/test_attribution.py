@@ -170,11 +170,11 @@ def test_an_order_after_a_campaign_link_landing_is_attributed_to_the_campaign(cl
     from django.urls import reverse
     from django.utils import timezone
 
-    from journey.promotions import services as promotions
+    from journey.promotions.campaigns.lifecycle import create_campaign
     from journey.test.checkout import add_to_basket, guest_checkout
 
-    campaign = promotions.create_campaign(name="Spring", slug="spring", value=10, channel="email")
-    other = promotions.create_campaign(name="Autumn", slug="autumn", value=5, channel="facebook")
+    campaign = create_campaign(name="Spring", slug="spring", value=10, channel="email")
+    other = create_campaign(name="Autumn", slug="autumn", value=5, channel="facebook")
     product = create_product(title="Honey", price=Decimal("20.00"), num_in_stock=10)
     start = timezone.now() - timedelta(minutes=1)
     client.post(reverse("journey:consent"), {"action": "accept"})  # a lasting visitor id
@@ -205,10 +205,10 @@ def test_an_order_with_a_campaign_code_typed_without_the_link_is_attributed_to_t
     from django.urls import reverse
     from django.utils import timezone
 
-    from journey.promotions import services as promotions
+    from journey.promotions.campaigns.lifecycle import create_campaign
     from journey.test.checkout import add_to_basket, guest_checkout
 
-    campaign = promotions.create_campaign(name="Radio", slug="radio", value=10, channel="other", code="RADIO10")
+    campaign = create_campaign(name="Radio", slug="radio", value=10, channel="other", code="RADIO10")
     product = create_product(title="Tea", price=Decimal("20.00"), num_in_stock=10)
     start = timezone.now() - timedelta(minutes=1)
     add_to_basket(client, product)

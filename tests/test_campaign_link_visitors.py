@@ -9,8 +9,9 @@ from oscar.core.loading import get_model
 from oscar.test.factories import create_product
 
 from journey.core.models import JourneyEvent
-from journey.promotions import services
-from journey.promotions.models import CampaignTouch
+from journey.promotions.campaigns.lifecycle import create_campaign
+from journey.promotions.campaigns.models import CampaignTouch
+from journey.promotions.campaigns.numbers import campaign_numbers
 
 from .conftest import BROWSER_USER_AGENT
 
@@ -20,7 +21,7 @@ Basket = get_model("basket", "Basket")
 
 def make_campaign(**kwargs):
     defaults = {"name": "Summer sale", "slug": "summer", "kind": "percentage", "value": 10, "channel": "facebook"}
-    return services.create_campaign(**{**defaults, **kwargs})
+    return create_campaign(**{**defaults, **kwargs})
 
 
 def browser(ip="198.51.100.7"):
@@ -46,7 +47,7 @@ def test_twenty_hits_on_the_link_create_no_basket_but_twenty_landings():
         assert response.status_code == 302
     assert Basket.objects.count() == 0
     assert landings() == 20 and CampaignTouch.objects.count() == 20
-    assert services.campaign_numbers(campaign).baskets == 0
+    assert campaign_numbers(campaign).baskets == 0
 
 
 def test_the_held_discount_goes_into_the_basket_the_first_addition_creates():
@@ -59,7 +60,7 @@ def test_the_held_discount_goes_into_the_basket_the_first_addition_creates():
     basket = visitor.get("/basket/").context["basket"]
     assert basket.contains_voucher(campaign.voucher.code)
     assert voucher_discount(basket) == Decimal("2.00")
-    assert services.campaign_numbers(campaign).baskets == 1
+    assert campaign_numbers(campaign).baskets == 1
     add(visitor, create_product(price=Decimal("10.00"), num_in_stock=10))  # applied once, not again
     assert Basket.objects.get(pk=basket.pk).vouchers.count() == 1
 
@@ -116,3 +117,15 @@ def test_one_client_hammering_the_link_is_throttled(settings):
     assert landings() == 3 and CampaignTouch.objects.get().landings == 3  # one client: one visitor id
     browser("203.0.113.6").get("/journey/c/summer/")
     assert landings() == 4
+
+
+def test_promotions_api_tells_which_campaign_discount_a_visitor_holds_until_it_is_in_the_basket():
+    from journey.promotions import api
+
+    campaign = make_campaign()
+    visitor = browser()
+    visitor.get("/journey/c/summer/")
+    request = visitor.get("/basket/").wsgi_request
+    assert api.held_campaign(request) == campaign
+    add(visitor, create_product(price=Decimal("20.00"), num_in_stock=10))
+    assert api.held_campaign(visitor.get("/basket/").wsgi_request) is None

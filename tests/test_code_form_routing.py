@@ -57,3 +57,11 @@ def test_a_system_check_warns_when_oscars_form_is_not_routed():
     with override_settings(MIDDLEWARE=[m for m in __import__("django.conf").conf.settings.MIDDLEWARE
                                        if m != MIDDLEWARE]):
         assert [m.id for m in checks.check_code_form()] == ["journey.W021"]
+
+
+def test_with_promotions_left_out_of_tools_oscars_form_is_oscars_again(client, settings):
+    from journey.conf import BUILTIN_TOOLS
+
+    with_line(client)
+    settings.JOURNEY = {**settings.JOURNEY, "TOOLS": tuple(p for p in BUILTIN_TOOLS if p != "journey.promotions")}
+    assert messages_after(client, "NO-SUCH-CODE") != ["This code is not valid."]  # Oscar's own answer

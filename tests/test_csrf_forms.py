@@ -10,7 +10,7 @@ from oscar.core.loading import get_model
 from oscar.test.factories import UserFactory, create_product
 
 from journey.loyalty.profiles.models import CustomerProfile
-from journey.promotions import services as promotions
+from journey.promotions.campaigns.lifecycle import create_campaign
 from journey.recovery.models import BasketActivity
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def test_the_email_my_basket_form_needs_the_csrf_token():
 
 
 def test_the_discount_code_form_needs_the_csrf_token():
-    promotions.create_campaign(name="Radio", slug="radio", value=10, channel="other", code="RADIO10")
+    create_campaign(name="Radio", slug="radio", value=10, channel="other", code="RADIO10")
     client = with_basket(csrf_client())
     forged = client.post(reverse("journey:apply-code"), {"code": "RADIO10"})
     assert forged.status_code == 403

@@ -219,7 +219,7 @@ def test_loaded_history_ends_within_the_last_week_and_keeps_weekdays():
 def test_demo_activity_runs_through_journey_and_is_not_doubled():
     from journey.core.models import JourneyEvent, Message, TrackingEvent, VoucherRedemption
     from journey.loyalty.birthdays.models import BirthdayReward
-    from journey.promotions.models import Campaign
+    from journey.promotions.campaigns.models import Campaign
     from journey.recovery.models import BasketActivity
     from journey.related.models import RelatedClick
     from journey.test.factories import default_sequence

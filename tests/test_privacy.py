@@ -26,9 +26,10 @@ from journey.loyalty.birthdays.models import BirthdayProgram, BirthdayReward
 from journey.loyalty.followups import services as followups
 from journey.loyalty.followups.models import PostPurchaseProgram
 from journey.loyalty.profiles.models import CustomerProfile
-from journey.promotions import quantity
-from journey.promotions import services as promotions
-from journey.promotions.models import Campaign, CampaignTouch
+from journey.promotions.campaigns.lifecycle import create_campaign
+from journey.promotions.campaigns.models import Campaign, CampaignTouch
+from journey.promotions.quantity import offers as quantity_offers
+from journey.promotions.quantity.models import QuantityPromotion, QuantityTier
 from journey.recovery import services as recovery
 from journey.recovery.models import BasketActivity
 from journey.test.factories import basket_with, default_sequence, make_idle
@@ -42,16 +43,16 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chr
 
 def shop_tools(product):
     """A campaign link, a quantity deal on ``product``, and the three Retain programs switched on (once)."""
-    campaign = Campaign.objects.filter(slug="spring").first() or promotions.create_campaign(
+    campaign = Campaign.objects.filter(slug="spring").first() or create_campaign(
         name="Spring", slug="spring", value=10, channel="facebook")
-    deal = quantity.QuantityPromotion.objects.first()
+    deal = QuantityPromotion.objects.first()
     if deal is None:
         deal_range = Range.objects.create(name="Cheeses")
         deal_range.add_product(product)
-        deal = quantity.QuantityPromotion.objects.create(name="2 cheeses", product_range=deal_range, is_draft=False,
+        deal = QuantityPromotion.objects.create(name="2 cheeses", product_range=deal_range, is_draft=False,
                                                          starts_at=timezone.now() - timedelta(hours=1))
-        quantity.QuantityTier.objects.create(promotion=deal, min_quantity=2, percentage=Decimal("10"))
-        quantity.sync_offers(deal)
+        QuantityTier.objects.create(promotion=deal, min_quantity=2, percentage=Decimal("10"))
+        quantity_offers.sync_offers(deal)
     for program in (BirthdayProgram.load(), PostPurchaseProgram.load()):
         program.is_active = True
         program.save()
@@ -139,7 +140,7 @@ def test_erase_leaves_nothing_on_the_person_in_any_journey_table_and_keeps_other
     assert traces(bob, "bob@example.com", set()).keys() == before_bob.keys()
     assert GA4Delivery.objects.count() == 1
     # What is nobody's personal data stays: the campaign, the quantity deal, the programs' settings.
-    assert Campaign.objects.count() == 1 and quantity.QuantityTier.objects.count() == 1
+    assert Campaign.objects.count() == 1 and QuantityTier.objects.count() == 1
     assert CampaignTouch.objects.get().user == bob and BirthdayReward.objects.get().user == bob
 
 

@@ -17,8 +17,14 @@ from oscar.test.factories import create_offer, create_order, create_product
 
 from journey import signals
 from journey.core.models import JourneyEvent
-from journey.promotions import services
-from journey.promotions.models import CODE_RE, Campaign, CampaignTouch
+from journey.exceptions import CampaignError, HasRedemptions
+from journey.promotions.campaigns import codes as campaign_codes
+from journey.promotions.campaigns.batches import batch_codes, generate_codes
+from journey.promotions.campaigns.landing import attach_to_basket, share_url
+from journey.promotions.campaigns.lifecycle import archive_campaign, create_campaign, delete_campaign, end_campaign
+from journey.promotions.campaigns.models import CODE_RE, Campaign, CampaignTouch
+from journey.promotions.campaigns.numbers import campaign_numbers
+from journey.promotions.campaigns.offers import range_matches_products, sync
 from journey.test.factories import basket_with
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +41,7 @@ Selector = get_class("partner.strategy", "Selector")
 
 def make_campaign(**kwargs):
     defaults = {"name": "Summer sale", "slug": "summer", "kind": "percentage", "value": 10, "channel": "facebook"}
-    return services.create_campaign(**{**defaults, **kwargs})
+    return create_campaign(**{**defaults, **kwargs})
 
 
 def texts(response):
@@ -162,7 +168,7 @@ def test_a_signed_in_visitor_touch_is_linked_to_the_account(client, django_user_
 
 def test_an_ended_campaign_says_so_and_still_lands_the_visitor(client):
     campaign = make_campaign(landing_path="/catalogue/")
-    services.end_campaign(campaign)
+    end_campaign(campaign)
 
     response = client.get("/journey/c/summer/")
 
@@ -247,7 +253,7 @@ def test_categories_limit_the_discount_to_their_products(client):
     mug = create_product(title="Mug", price=Decimal("10.00"), num_in_stock=5)
     get_model("catalogue", "ProductCategory").objects.create(product=green, category=tea)
     campaign = make_campaign(categories=[tea])
-    assert services.range_matches_products(campaign)
+    assert range_matches_products(campaign)
     client.get("/journey/c/summer/")
     add(client, mug)
     assert voucher_discount(basket_page(client)) == Decimal("0.00")
@@ -283,10 +289,10 @@ def test_a_shared_code_works_in_oscars_own_voucher_form(client):
 def test_ending_suspends_the_offer_and_the_vouchers_stop_working():
     campaign = make_campaign()
     basket = basket_with([create_product(price=Decimal("10.00"), num_in_stock=5)])
-    services.attach_to_basket(basket, campaign)
+    attach_to_basket(basket, campaign)
     assert voucher_discount(basket) == Decimal("1.00")
 
-    campaign = services.end_campaign(campaign)
+    campaign = end_campaign(campaign)
 
     campaign.offer.refresh_from_db()
     campaign.voucher.refresh_from_db()
@@ -302,32 +308,32 @@ def test_publishing_a_draft_opens_its_offer():
     campaign = make_campaign(publish=False)
     assert campaign.offer.status == ConditionalOffer.SUSPENDED and not campaign.voucher.is_active()
     Campaign.objects.filter(pk=campaign.pk).update(is_draft=False)
-    campaign = services.sync(Campaign.objects.get(pk=campaign.pk))
+    campaign = sync(Campaign.objects.get(pk=campaign.pk))
     assert campaign.offer.status == ConditionalOffer.OPEN and campaign.voucher.is_active()
 
 
 def test_a_campaign_with_redemptions_cannot_be_deleted_but_can_be_archived():
     campaign = make_campaign()
     basket = basket_with([create_product(price=Decimal("10.00"), num_in_stock=5)])
-    services.attach_to_basket(basket, campaign)
+    attach_to_basket(basket, campaign)
     order = create_order(basket=basket, user=AnonymousUser())
     assert order.discounts.get().offer_id == campaign.offer_id
 
-    with pytest.raises(services.HasRedemptions):
-        services.delete_campaign(campaign)
+    with pytest.raises(HasRedemptions):
+        delete_campaign(campaign)
     assert ConditionalOffer.objects.filter(pk=campaign.offer_id).exists()
 
-    campaign = services.archive_campaign(campaign)
+    campaign = archive_campaign(campaign)
     assert campaign.archived and campaign.ended_at
-    numbers = services.campaign_numbers(campaign)
+    numbers = campaign_numbers(campaign)
     assert (numbers.orders, numbers.discount, numbers.revenue) == (1, Decimal("1.00"), order.total_incl_tax)
 
 
 def test_an_unused_campaign_is_deleted_with_its_oscar_objects():
     campaign = make_campaign()
-    services.generate_codes(campaign, 20, prefix="X")
+    generate_codes(campaign, 20, prefix="X")
     offer_id, voucher_id = campaign.offer_id, campaign.voucher_id
-    services.delete_campaign(campaign)
+    delete_campaign(campaign)
     assert not ConditionalOffer.objects.filter(pk=offer_id).exists()
     assert not Voucher.objects.filter(pk=voucher_id).exists() and not Voucher.objects.exists()
 
@@ -359,9 +365,9 @@ def test_unique_codes_are_generated_in_bulk_well_formed_and_linked_to_the_offer(
     Voucher.objects.create(name="old", code="OLD-CODE", start_datetime=timezone.now(),
                            end_datetime=timezone.now() + timedelta(days=1))
 
-    batch = services.generate_codes(campaign, 2500, prefix="fb-june", length=8)
+    batch = generate_codes(campaign, 2500, prefix="fb-june", length=8)
 
-    codes = [code for code, _used in services.batch_codes(batch)]
+    codes = [code for code, _used in batch_codes(batch)]
     assert len(codes) == len(set(codes)) == 2500
     assert all(CODE_RE.match(c) and c.startswith("FB-JUNE-") and len(c) == len("FB-JUNE-XXXX-XXXX") for c in codes)
     assert not set("01IO") & set("".join(c.removeprefix("FB-JUNE-") for c in codes))
@@ -372,8 +378,8 @@ def test_unique_codes_are_generated_in_bulk_well_formed_and_linked_to_the_offer(
 
 def test_a_unique_code_gives_the_discount_once(client):
     campaign = make_campaign()
-    batch = services.generate_codes(campaign, 3)
-    code = next(services.batch_codes(batch))[0]
+    batch = generate_codes(campaign, 3)
+    code = next(batch_codes(batch))[0]
     assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", code)
     add(client, create_product(price=Decimal("10.00"), num_in_stock=5))
     client.post("/basket/vouchers/add/", {"code": code})
@@ -384,14 +390,14 @@ def test_a_unique_code_gives_the_discount_once(client):
                                                           (10**6, "", 6)])
 def test_bad_batches_are_refused(count, prefix, length):
     campaign = make_campaign()
-    with pytest.raises(services.CampaignError):
-        services.generate_codes(campaign, count, prefix=prefix, length=length)
+    with pytest.raises(CampaignError):
+        generate_codes(campaign, count, prefix=prefix, length=length)
 
 
 # Sharing -------------------------------------------------------------------------------------------------------------
 def test_the_share_link_carries_the_utm_values():
     campaign = make_campaign(utm={"utm_content": "carousel"})
-    assert services.share_url(campaign) == ("http://testserver/journey/c/summer/?utm_source=facebook"
+    assert share_url(campaign) == ("http://testserver/journey/c/summer/?utm_source=facebook"
                                             "&utm_medium=paid_social&utm_campaign=summer&utm_content=carousel")
 
 
@@ -483,7 +489,7 @@ def test_the_admin_generates_unique_codes_and_offers_them_as_csv(admin_client):
 def test_deleting_a_used_campaign_in_the_admin_is_refused_with_a_message(admin_client):
     campaign = make_campaign()
     basket = basket_with([create_product(price=Decimal("10.00"), num_in_stock=5)])
-    services.attach_to_basket(basket, campaign)
+    attach_to_basket(basket, campaign)
     create_order(basket=basket, user=AnonymousUser())
 
     response = admin_client.post(f"/admin/journey/campaign/{campaign.pk}/delete/", {"post": "yes"}, follow=True)
@@ -525,18 +531,18 @@ def test_numbers_count_landings_baskets_orders_discount_and_compare_order_values
         Client(HTTP_USER_AGENT=BROWSER_USER_AGENT).get("/journey/c/summer/")
     client.get("/journey/c/autumn/")
     basket = basket_with([create_product(price=Decimal("50.00"), num_in_stock=5)])
-    services.attach_to_basket(basket, campaign)
+    attach_to_basket(basket, campaign)
     order = create_order(basket=basket, user=AnonymousUser())
     plain = create_order(basket=basket_with([create_product(price=Decimal("20.00"), num_in_stock=5)]),
                          user=AnonymousUser())
 
-    numbers = services.campaign_numbers(campaign)
+    numbers = campaign_numbers(campaign)
 
     assert (numbers.landings, numbers.orders, numbers.discount) == (3, 1, Decimal("5.00"))
     assert numbers.baskets == 1  # landings alone hold the discount without a basket: only the one that ordered
     assert numbers.revenue == numbers.average_order == order.total_incl_tax
     assert numbers.average_order_without == plain.total_incl_tax
-    assert services.campaign_numbers(other).orders == 0
+    assert campaign_numbers(other).orders == 0
 
     from journey.registry import registry
 
@@ -556,18 +562,18 @@ def test_a_code_that_is_already_taken_is_drawn_again(monkeypatch):
     Voucher.objects.create(name="old", code="AAAA-AAAA", start_datetime=timezone.now(),
                            end_datetime=timezone.now() + timedelta(days=1))
     draws = iter([["AAAA-AAAA", "BBBB-BBBB"], ["CCCC-CCCC"]])
-    monkeypatch.setattr(services, "_random_codes", lambda prefix, length, n: next(draws)[:n])
+    monkeypatch.setattr(campaign_codes, "random_codes", lambda prefix, length, n: next(draws)[:n])
 
-    batch = services.generate_codes(campaign, 2)
+    batch = generate_codes(campaign, 2)
 
-    assert sorted(code for code, _used in services.batch_codes(batch)) == ["BBBB-BBBB", "CCCC-CCCC"]
+    assert sorted(code for code, _used in batch_codes(batch)) == ["BBBB-BBBB", "CCCC-CCCC"]
     assert Voucher.objects.get(code="AAAA-AAAA").voucher_set_id is None
 
 
 def test_the_codes_download_escapes_a_code_a_spreadsheet_would_run_as_a_formula(admin_client):
     # Codes journey makes are letters and digits, but Oscar's dashboard lets staff edit a voucher's code.
     campaign = make_campaign()
-    batch = services.generate_codes(campaign, 2, prefix="ig")
+    batch = generate_codes(campaign, 2, prefix="ig")
     first = Voucher.objects.filter(voucher_set_id=batch.voucher_set_id).order_by("pk").first()
     Voucher.objects.filter(pk=first.pk).update(code='=HYPERLINK("http://evil.example","x")')
     response = admin_client.get(f"/admin/journey/campaign/{campaign.pk}/codes/{batch.pk}.csv")

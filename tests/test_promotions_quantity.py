@@ -11,11 +11,14 @@ from django.utils import timezone
 from oscar.core.loading import get_class, get_model
 from oscar.test.factories import create_product
 
-from journey.promotions import quantity
-from journey.promotions.quantity import QuantityPromotion, QuantityTier
+from journey.exceptions import PromotionInUse
+from journey.promotions.quantity import hints, offers
+from journey.promotions.quantity.models import QuantityPromotion, QuantityTier
+from journey.promotions.quantity.numbers import promotion_numbers
 from journey.test.factories import basket_with
 
 Applicator = get_class("offer.applicator", "Applicator")
+Benefit = get_model("offer", "Benefit")
 Category = get_model("catalogue", "Category")
 ConditionalOffer = get_model("offer", "ConditionalOffer")
 Range = get_model("offer", "Range")
@@ -37,7 +40,7 @@ def tiered(offer_range=None, tiers=((2, "10"), (3, "15")), categories=(), **fiel
     promotion.categories.set(categories)
     for count, pct in tiers:
         QuantityTier.objects.create(promotion=promotion, min_quantity=count, percentage=Decimal(pct))
-    quantity.sync_offers(promotion)
+    offers.sync_offers(promotion)
     return promotion
 
 
@@ -45,7 +48,7 @@ def buy_x_pay_y(offer_range, buy=3, pay=2):
     promotion = QuantityPromotion.objects.create(
         name="3 for 2", product_range=offer_range, is_draft=False, kind=QuantityPromotion.Kind.BUY_X_PAY_Y,
         buy_quantity=buy, pay_quantity=pay, starts_at=timezone.now() - timedelta(hours=1))
-    quantity.sync_offers(promotion)
+    offers.sync_offers(promotion)
     return promotion
 
 
@@ -96,13 +99,33 @@ def test_cheapest_is_free_across_products(cheese):
     assert priced(basket_with([cheese, wine])).total_incl_tax == Decimal("30.00")
 
 
+def test_a_buy_x_pay_y_offer_saved_under_the_old_module_path_works_again_after_the_migration(cheese):
+    """Oscar keeps the benefit's dotted path in the database; it moved with the quantity package split."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from journey.promotions.quantity.benefits import BUY_X_PAY_Y_CLASS, BuyXPayYBenefit
+
+    promotion = buy_x_pay_y(product_range(cheese))
+    [offer] = ConditionalOffer.objects.filter(pk__in=promotion.offer_ids)
+    Benefit.objects.filter(pk=offer.benefit_id).update(proxy_class="journey.promotions.quantity.BuyXPayYBenefit")
+
+    import_module("journey.migrations.0016_buy_x_pay_y_path").forwards(apps, None)
+
+    assert Benefit.objects.get(pk=offer.benefit_id).proxy_class == BUY_X_PAY_Y_CLASS
+    assert isinstance(Benefit.objects.get(pk=offer.benefit_id).proxy(), BuyXPayYBenefit)
+    assert priced(basket_with([cheese], quantity=3)).total_incl_tax == Decimal("20.00")
+    assert [o.pk for o in offers.sync_offers(promotion)] == [offer.pk]  # found again, not made twice
+
+
 def test_the_offers_are_ordinary_oscar_site_offers(cheese):
     promotion = tiered(product_range(cheese))
-    offers = ConditionalOffer.objects.filter(pk__in=promotion.offer_ids).order_by("-priority")
-    assert [o.offer_type for o in offers] == ["Site", "Site"]
-    assert [(int(o.condition.value), o.benefit.value, o.exclusive) for o in offers] == [
+    site_offers = ConditionalOffer.objects.filter(pk__in=promotion.offer_ids).order_by("-priority")
+    assert [o.offer_type for o in site_offers] == ["Site", "Site"]
+    assert [(int(o.condition.value), o.benefit.value, o.exclusive) for o in site_offers] == [
         (3, Decimal("15.00"), True), (2, Decimal("10.00"), True)]
-    assert all(o.is_available() for o in offers)
+    assert all(o.is_available() for o in site_offers)
 
 
 def test_an_order_records_the_tier_discount_and_the_numbers_show_it(cheese):
@@ -111,7 +134,7 @@ def test_an_order_records_the_tier_discount_and_the_numbers_show_it(cheese):
     promotion = tiered(product_range(cheese))
     create_order(basket=priced(basket_with([cheese], quantity=3)))
     create_order(basket=priced(basket_with([cheese], quantity=1)))
-    numbers = quantity.promotion_numbers(promotion)
+    numbers = promotion_numbers(promotion)
     assert (numbers.orders, numbers.discount, numbers.revenue) == (1, Decimal("4.50"), Decimal("25.50"))
     assert (numbers.average_with, numbers.average_without) == (Decimal("25.50"), Decimal("10.00"))
     three_plus = promotion.tiers.get(min_quantity=3).offer_id
@@ -120,7 +143,7 @@ def test_an_order_records_the_tier_discount_and_the_numbers_show_it(cheese):
 
 def test_ending_a_promotion_suspends_its_offers(cheese):
     promotion = tiered(product_range(cheese))
-    quantity.end(promotion)
+    offers.end(promotion)
     assert set(ConditionalOffer.objects.filter(pk__in=promotion.offer_ids).values_list("status", flat=True)) == {
         ConditionalOffer.SUSPENDED}
     assert priced(basket_with([cheese], quantity=3)).total_incl_tax == Decimal("30.00")
@@ -129,18 +152,18 @@ def test_ending_a_promotion_suspends_its_offers(cheese):
 def test_a_draft_gives_nothing_until_published(cheese):
     draft = QuantityPromotion.objects.create(name="Draft", product_range=product_range(cheese, name="R2"))
     QuantityTier.objects.create(promotion=draft, min_quantity=2, percentage=Decimal("50"))
-    quantity.sync_offers(draft)
+    offers.sync_offers(draft)
     assert priced(basket_with([cheese], quantity=2)).total_incl_tax == Decimal("20.00")
     draft.is_draft = False
     draft.save()
-    quantity.sync_offers(draft)
+    offers.sync_offers(draft)
     assert priced(basket_with([cheese], quantity=2)).total_incl_tax == Decimal("10.00")
 
 
 def test_a_removed_tier_stops_applying(cheese):
     promotion = tiered(product_range(cheese))
     promotion.tiers.get(min_quantity=3).delete()
-    quantity.sync_offers(promotion)
+    offers.sync_offers(promotion)
     assert priced(basket_with([cheese], quantity=3)).total_incl_tax == Decimal("27.00")
 
 
@@ -149,15 +172,15 @@ def test_deleting_a_promotion_with_orders_is_refused_and_without_cleans_up(chees
 
     used = tiered(product_range(cheese))
     create_order(basket=priced(basket_with([cheese], quantity=2)))
-    with pytest.raises(quantity.PromotionInUse):
-        quantity.delete(used)
+    with pytest.raises(PromotionInUse):
+        offers.delete(used)
     assert QuantityPromotion.objects.filter(pk=used.pk).exists()
-    quantity.archive(used)
+    offers.archive(used)
 
     unused = tiered(categories=[Category.add_root(name="Bakery")])
     unused.refresh_from_db()
     offer_ids, range_id = unused.offer_ids, unused.own_range_id
-    quantity.delete(unused)
+    offers.delete(unused)
     assert not ConditionalOffer.objects.filter(pk__in=offer_ids).exists()
     assert not Range.objects.filter(pk=range_id).exists()
 
@@ -170,42 +193,42 @@ def test_deleting_a_promotion_with_orders_is_refused_and_without_cleans_up(chees
 def test_the_hint_says_what_the_next_item_earns(cheese, items, message):
     tiered(product_range(cheese))
     basket = basket_with([cheese], quantity=items) if items else None
-    [hint] = quantity.hints_for_product(cheese, basket)
+    [hint] = hints.hints_for_product(cheese, basket)
     assert hint.message == message
 
 
 def test_buy_x_pay_y_hints(cheese):
     buy_x_pay_y(product_range(cheese))
-    assert [h.message for h in quantity.hints_for_product(cheese)] == ["Buy 3, pay 2"]
-    assert [h.message for h in quantity.hints_for_basket(basket_with([cheese], quantity=2))] == [
+    assert [h.message for h in hints.hints_for_product(cheese)] == ["Buy 3, pay 2"]
+    assert [h.message for h in hints.hints_for_basket(basket_with([cheese], quantity=2))] == [
         "Add 1 more and pay 2 for 3"]
 
 
 def test_no_hint_without_a_live_promotion_for_the_product(cheese):
     other = create_product(title="Bread", price=Decimal("2.00"), num_in_stock=5)
-    assert quantity.hints_for_product(cheese) == []
+    assert hints.hints_for_product(cheese) == []
     tiered(product_range(cheese))
-    assert quantity.hints_for_product(other) == []
-    assert quantity.hints_for_basket(basket_with([other])) == []
+    assert hints.hints_for_product(other) == []
+    assert hints.hints_for_basket(basket_with([other])) == []
 
 
 def test_a_scheduled_promotion_gives_no_hint_until_it_starts(cheese):
     promotion = tiered(product_range(cheese))
     QuantityPromotion.objects.filter(pk=promotion.pk).update(starts_at=timezone.now() + timedelta(days=1))
-    quantity.bump_version()
-    assert quantity.hints_for_product(cheese) == []
-    assert quantity.hints_for_product(cheese, now=timezone.now() + timedelta(days=2))
+    hints.bump_version()
+    assert hints.hints_for_product(cheese) == []
+    assert hints.hints_for_product(cheese, now=timezone.now() + timedelta(days=2))
 
 
 def test_saving_a_promotion_refreshes_the_hints_at_once(cheese, django_capture_on_commit_callbacks):
     promotion = tiered(product_range(cheese))
-    assert quantity.hints_for_product(cheese)[0].message == "Buy 2 or more for 10 % off"
+    assert hints.hints_for_product(cheese)[0].message == "Buy 2 or more for 10 % off"
     tier = promotion.tiers.get(min_quantity=2)
     tier.percentage = Decimal("12")
     tier.save()
     with django_capture_on_commit_callbacks(execute=True):
-        quantity.sync_offers(promotion)
-    assert quantity.hints_for_product(cheese)[0].message == "Buy 2 or more for 12 % off"
+        offers.sync_offers(promotion)
+    assert hints.hints_for_product(cheese)[0].message == "Buy 2 or more for 12 % off"
 
 
 def test_the_product_and_basket_pages_show_the_hint_without_extra_queries(client, cheese):
@@ -336,3 +359,17 @@ def test_the_quantity_tool_shows_the_tiers_at_work_on_the_journey_map(cheese):
     metrics = {str(m.label): m.value for m in tool.get_metrics(now - timedelta(days=1), now + timedelta(hours=1))}
     assert metrics["Orders with a quantity deal"] == 1 and metrics["Discount given"] == Decimal("4.50")
     assert metrics["Cheese deal · 3+ items: 15 % off"] == 1
+
+
+
+def test_with_promotions_left_out_of_tools_the_hint_tags_render_nothing(client, cheese, settings):
+    from journey.conf import BUILTIN_TOOLS
+
+    tiered(product_range(cheese))
+    client.post(reverse("basket:add", args=[cheese.pk]), {"quantity": 1})
+    assert "data-journey-quantity-hint" in client.get(cheese.get_absolute_url()).content.decode()
+    settings.JOURNEY = {**settings.JOURNEY, "TOOLS": tuple(p for p in BUILTIN_TOOLS if p != "journey.promotions")}
+    product_page, basket_page = client.get(cheese.get_absolute_url()), client.get(reverse("basket:summary"))
+    assert product_page.status_code == basket_page.status_code == 200
+    assert "data-journey-quantity-hint" not in product_page.content.decode()
+    assert "data-journey-quantity-hints" not in basket_page.content.decode()

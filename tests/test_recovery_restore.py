@@ -179,6 +179,20 @@ def test_using_a_link_twice_on_one_device_welcomes_back_and_on_another_device_sh
     assert titles(other) == []
 
 
+def test_a_guest_link_opened_by_another_signed_in_customer_is_refused_and_moves_nothing(django_user_model):
+    django_user_model.objects.create_user(username="x", email="someone.else@example.com", password="pw")
+    honey = create_product(title="Organic honey", price=Decimal("7.50"), num_in_stock=5)
+    basket = guest_basket(honey)
+    link = mail_link(basket)
+    other = browser()
+    assert other.login(username="x", password="pw")
+    response = other.get(link)
+    assert response.status_code == 403 and "Organic honey" not in response.content.decode()
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert titles(other) == []
+    assert Basket.objects.get(pk=basket.pk).status == Basket.OPEN
+
+
 # D30: restore, then sign in ----------------------------------------------------------------------------------------
 def test_restore_then_sign_in_merges_the_basket_into_the_account_and_keeps_the_discount(django_user_model):
     user = django_user_model.objects.create_user(username="g", email="guest@example.com", password="pw")
@@ -221,3 +235,32 @@ def test_an_unsubscribe_token_or_a_basket_cookie_at_the_restore_view_opens_nothi
         assert titles(visitor) == []
     assert Basket.objects.get(pk=basket.pk).status == Basket.OPEN
     assert Message.objects.get(pk=message.pk).clicked_at is None
+
+
+# The decision, without HTTP -------------------------------------------------------------------------------------
+def anonymous_request():
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    SessionMiddleware(lambda r: None).process_request(request)
+    request.user = AnonymousUser()
+    return request
+
+
+def test_the_restore_service_refuses_an_unknown_token_and_sends_an_owner_s_link_to_sign_in(django_user_model):
+    from journey.recovery import restore
+
+    owner = django_user_model.objects.create_user(username="o", email="owner@example.com", password="pw")
+    basket = basket_with(products=[create_product(title="Owner cheese", price=Decimal("5.00"), num_in_stock=5)],
+                         owner=owner)
+    link = mail_link(basket)
+    token = link.split("/")[-2]
+
+    assert restore.open_link(anonymous_request(), "not-a-token").outcome == restore.INVALID
+    request = anonymous_request()
+    result = restore.open_link(request, token)
+    assert (result.outcome, result.basket) == (restore.SIGN_IN, None)
+    assert request.session[restore.SESSION_KEY] == token
+    assert Message.objects.get(step=1).clicked_at is not None

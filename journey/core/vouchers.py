@@ -31,6 +31,7 @@ from oscar.core.loading import get_class, get_model
 from .. import signals
 from ..conf import journey_settings
 from ..exceptions import JourneyError
+from . import baskets
 from .models import PersonalValueCondition, PersonalVoucher, VoucherRedemption
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,8 @@ def validate_terms(kind: str, value, min_basket=Decimal("0")):
     return value, min_basket
 
 
-def _all_products_range():
+def all_products_range():
+    """journey's private Oscar range of every product (campaign discounts and personal vouchers share it)."""
     product_range, _created = Range.objects.get_or_create(
         name=RANGE_NAME, defaults={"includes_all_products": True, "is_public": False}
     )
@@ -107,7 +109,7 @@ def offer_for_terms(purpose: str, kind: str, value, min_basket=Decimal("0")):
     offer = ConditionalOffer.objects.filter(name=name).first()
     if offer:
         return offer
-    product_range = _all_products_range()
+    product_range = all_products_range()
     try:
         with transaction.atomic():
             condition = Condition.objects.create(
@@ -168,21 +170,17 @@ def apply_to_basket(basket, voucher, request=None) -> bool:
     Resets offer applications first: Oscar's VoucherAddView does not, so an exclusive site offer applied
     earlier would swallow a valid voucher.
     """
-    Applicator = get_class("offer.applicator", "Applicator")
     user = request.user if request is not None else None
     if not voucher.is_active() or (user is not None and not voucher.is_available_to_user(user)[0]):
         return False
-    if not basket.id:
-        basket.save()
+    baskets.ensure_saved(basket)
     if not basket.contains_voucher(voucher.code):
         basket.vouchers.add(voucher)
-    basket.reset_offer_applications()
-    Applicator().apply(basket, user, request)
-    applied = any(d["voucher"] and d["voucher"].pk == voucher.pk for d in basket.grouped_voucher_discounts)
+    baskets.reapply_offers(basket, user, request)
+    applied = baskets.voucher_discount(basket, voucher) is not None
     if not applied:
         basket.vouchers.remove(voucher)
-        basket.reset_offer_applications()
-        Applicator().apply(basket, user, request)
+        baskets.reapply_offers(basket, user, request)
     return applied
 
 

@@ -18,14 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.contrib.auth.models import AnonymousUser
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_class, get_model
 
+from ..core import baskets
+from ..core.reporting import percent
+
 Voucher = get_model("voucher", "Voucher")
 Benefit = get_model("offer", "Benefit")
-Applicator = get_class("offer.applicator", "Applicator")
 voucher_addition = get_class("basket.signals", "voucher_addition")
 
 APPLIED = "applied"
@@ -55,30 +56,14 @@ def normalise(code) -> str:
     return " ".join(str(code or "").split()).upper()[:128]
 
 
-def _percent(value) -> str:
-    return formats.number_format(Decimal(value).normalize())
-
-
 def applied_message(voucher, discount, currency) -> str:
     """"10 % off applied" for a percentage code, "$5.00 off applied" otherwise."""
     from oscar.templatetags.currency_filters import currency as format_currency
 
     benefits = [offer.benefit for offer in voucher.offers.select_related("benefit")]
     if len(benefits) == 1 and benefits[0].type == Benefit.PERCENTAGE and not benefits[0].proxy_class:
-        return _("%(percent)s %% off applied") % {"percent": _percent(benefits[0].value)}
+        return _("%(percent)s %% off applied") % {"percent": percent(benefits[0].value)}
     return _("%(amount)s off applied") % {"amount": format_currency(discount, currency)}
-
-
-def _voucher_discount(basket, voucher) -> Decimal | None:
-    for group in basket.grouped_voucher_discounts:
-        if group["voucher"] and group["voucher"].pk == voucher.pk:
-            return group["discount"]
-    return None
-
-
-def _reapply(basket, user, request):
-    basket.reset_offer_applications()
-    Applicator().apply(basket, user, request)
 
 
 def apply_code(basket, code, request=None) -> CodeResult:
@@ -90,7 +75,7 @@ def apply_code(basket, code, request=None) -> CodeResult:
     code = normalise(code)
     if not code:
         return CodeResult(EMPTY, _("Please enter a code."))
-    user = getattr(request, "user", None) or AnonymousUser()
+    user = baskets.shopper(request)
     voucher = Voucher.objects.filter(code=code).select_related("journey_binding").first()
     invalid = CodeResult(INVALID, _("This code is not valid."))
     if voucher is None:
@@ -109,18 +94,17 @@ def apply_code(basket, code, request=None) -> CodeResult:
             return CodeResult(SIGN_IN, _("Please sign in to use this code."), voucher)
         return CodeResult(USED, _("This code has already been used."), voucher)
 
-    if not basket.pk:
-        basket.save()
+    baskets.ensure_saved(basket)
     added = not basket.vouchers.filter(pk=voucher.pk).exists()
     if added:
         basket.vouchers.add(voucher)
         voucher_addition.send(sender=apply_code, basket=basket, voucher=voucher)
-    _reapply(basket, user, request)
-    discount = _voucher_discount(basket, voucher)
+    baskets.reapply_offers(basket, user, request)
+    discount = baskets.voucher_discount(basket, voucher)
     if discount is None:
         if added:
             basket.vouchers.remove(voucher)
-            _reapply(basket, user, request)
+            baskets.reapply_offers(basket, user, request)
         message = _("Your basket does not qualify for this code yet.")
         hint = _upsell(voucher, basket)
         return CodeResult(NOT_QUALIFYING, f"{message} {hint}".strip() if hint else message, voucher)

@@ -5,10 +5,11 @@ for an unknown code but "Your basket does not qualify …" for someone else's pe
 codes exist.  Templates can point the form at ``journey:apply-code`` (the demo's basket template does), but the
 URL stays reachable; this middleware answers its POSTs with journey's view instead (same throttle, same messages,
 CSRF still checked).  Place it after Oscar's ``BasketMiddleware``; system check ``journey.W021`` says when it is
-missing."""
+missing.  With ``journey.promotions`` left out of JOURNEY["TOOLS"] it lets Oscar's view answer."""
 
 from django.views.decorators.csrf import csrf_protect
 
+from ..conf import tool_installed
 from . import code_views
 
 _apply_code = csrf_protect(code_views.apply_code)
@@ -23,6 +24,7 @@ class CodeFormMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
-        if request.method == "POST" and match is not None and match.view_name == "basket:vouchers-add":
+        if (request.method == "POST" and match is not None and match.view_name == "basket:vouchers-add"
+                and tool_installed("journey.promotions")):
             return _apply_code(request)
         return None

@@ -5,17 +5,16 @@
   core's "events" eraser; code batches are the shop's, nobody's personal data.)
 * Quantity promotions hold nothing on a person: their discounts live in Oscar's order tables (the shop's records).
 
-Connected by :func:`connect`, called from ``JourneyConfig.ready()``.
+Connected by :func:`connect` (``journey.promotions.tool.connect``).
 """
 
 from django.db.models import Q
 
 from ..core import privacy
+from .campaigns.models import CampaignTouch
 
 
 def erase_campaign_touches(subject, *, dry_run):
-    from .models import CampaignTouch
-
     touches = CampaignTouch.objects.filter(Q(visitor_id__in=subject.visitor_ids) | Q(user_id__in=subject.user_ids))
     return privacy.count_or_delete(touches, dry_run)
 

@@ -2,12 +2,12 @@
 
 from oscar.core.loading import get_class
 
+from .campaigns.landing import apply_pending
+
 
 def on_basket_addition(sender, request=None, **kwargs):
     if request is not None:
-        from . import services
-
-        services.apply_pending(request)
+        apply_pending(request)
 
 
 def connect():

@@ -1,62 +1,24 @@
-"""Campaign discounts as a journey tool (phase Attract): health and, on the journey map, campaigns by channel."""
+"""The promotions tool package and its wiring: two journey tools on Oscar's offer engine.
 
-from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+* ``campaigns`` (:mod:`.campaigns`): campaign discounts — links, codes and unique codes for ads (Attract);
+* ``quantity`` (:mod:`.quantity`): quantity tiers and "buy X, pay Y" with "add 1 more" hints (Convince, Sell).
 
-from ..core.registry import Health, Metric, Tool, Touchpoint
-from ..phases import Phase
-from .models import Channel
+Shared by both at this level: ``base`` (schedule and status), ``apply`` and ``code_views`` (the discount-code form),
+``middleware`` (Oscar's code form through journey's), ``privacy`` (the eraser), ``receivers`` and ``api`` (the only
+module other tools may import).
+"""
 
-
-def health():
-    from . import services
-
-    live = services.live_campaigns().count()
-    if not live:
-        return Health.idle(_("No campaign discount is live: create one and paste its link into an ad."))
-    return Health.ok(ngettext("%(n)d campaign discount live.", "%(n)d campaign discounts live.", live) % {"n": live})
-
-
-def metrics(start, end):
-    from . import services
-
-    rows = [Metric(_("Live campaigns"), services.live_campaigns().count())]
-    discount = revenue = 0
-    for numbers in services.numbers_by_channel(start, end):
-        label = Channel(numbers.channel).label if numbers.channel in Channel.values else numbers.channel
-        rows.append(Metric(_("%(channel)s: landings / orders") % {"channel": label},
-                           f"{numbers.landings:,} / {numbers.orders:,}", "text"))
-        discount += numbers.discount
-        revenue += numbers.revenue
-    if revenue or discount:
-        rows += [Metric(_("Revenue with a campaign discount"), revenue, "money"),
-                 Metric(_("Campaign discounts given"), discount, "money")]
-    return rows
-
-
-TOOL = Tool(
-    key="campaigns",
-    name=_("Campaign discounts"),
-    description=_("Discount links and codes for ads, mailings and influencers, with where each visitor came from."),
-    phases=[Phase.ATTRACT],
-    touchpoints=[Touchpoint.AD, Touchpoint.WEB],
-    health=health,
-    metrics=metrics,
-    admin_url_name="admin:journey_campaign_changelist",
-    order=5,
-)
+from . import privacy, receivers
+from .campaigns import tool as campaigns_tool
+from .quantity import tool as quantity_tool
 
 
 def register_all(registry):
-    from . import quantity_tool
-
-    registry.register(TOOL)
+    campaigns_tool.register_all(registry)
     quantity_tool.register_all(registry)
 
 
 def connect():
-    """Wire the tool (JourneyConfig.ready() calls this when ``journey.promotions`` is in JOURNEY["TOOLS"])."""
-    from . import privacy, receivers
-
-    privacy.connect()
+    """Wire the receivers (a campaign discount held for the first basket addition) and the privacy eraser."""
     receivers.connect()
+    privacy.connect()

@@ -1,5 +1,5 @@
 """Abandoned-basket recovery: tracking basket activity, finding abandoned baskets, scheduling and stopping mails,
-restoring a basket from a mail link, and attributing orders.
+and attributing orders (restoring a basket from a mail link: :mod:`journey.recovery.restore`).
 
 The hot path (a shopper changing a basket) costs one upsert; everything else runs in the periodic scan, which works
 on batches of baskets with a fixed number of set-based queries per batch, so a scan over a million tracked baskets
@@ -23,7 +23,7 @@ from oscar.core.loading import get_class, get_model
 from .. import signals
 from ..conf import journey_settings
 from ..core import outbox, suppression
-from ..core.models import Message, PersonalVoucher
+from ..core.models import Message
 from ..core.reporting import store_time_zone
 from .models import BasketActivity, RecoveryStep
 
@@ -323,51 +323,11 @@ def send_saved_basket(activity, now=None):
     return message
 
 
-# Restoring a basket from a link --------------------------------------------------------------------------------
+# A mail link was followed (journey.recovery.restore opens it) ------------------------------------------------
 def record_click(message, now=None):
+    """The message's first click, and the basket activity's."""
     now = now or timezone.now()
     Message.objects.filter(pk=message.pk, clicked_at__isnull=True).update(clicked_at=now)
     activity_id = (message.context or {}).get("activity_id")
     if activity_id:
         BasketActivity.objects.filter(pk=activity_id, first_clicked_at__isnull=True).update(first_clicked_at=now)
-
-
-def refresh_lines(basket):
-    """Re-price the lines at today's prices and drop what can no longer be bought.  Returns the dropped titles."""
-    dropped = []
-    for line in basket.all_lines():
-        info = basket.strategy.fetch_for_product(line.product) if line.product_id else None
-        if info is None or info.stockrecord is None or not info.availability.is_available_to_buy:
-            dropped.append(line.product.get_title() if line.product_id else str(line))
-            line.delete()
-            continue
-        if info.price.exists and (line.price_incl_tax != info.price.incl_tax or
-                                  line.price_excl_tax != info.price.excl_tax):
-            line.price_currency = info.price.currency
-            line.price_excl_tax = info.price.excl_tax
-            line.price_incl_tax = info.price.incl_tax if info.price.is_tax_known else info.price.excl_tax
-            line.save(update_fields=["price_currency", "price_excl_tax", "price_incl_tax"])
-    if dropped:
-        basket.reset_offer_applications()
-        basket._lines = None
-    return dropped
-
-
-def take_over_guest_basket(source, target):
-    """Move the lines and vouchers of the guest basket ``source`` into ``target``, the basket of the browser that
-    opened the restore link (its current basket, or a new one); ``source`` becomes MERGED, as at Oscar's login.
-
-    The link never points this browser's cookie at ``source``: the device that built it (or whoever forwarded the
-    link) keeps no view of, or control over, what this visitor adds.  Guest personal vouchers bound to ``source``
-    follow the lines to ``target``.  Returns False when ``source`` is no longer open (ordered, or merged by a
-    concurrent click): nothing is moved then."""
-    with transaction.atomic():
-        locked = Basket.objects.select_for_update().filter(pk=source.pk, owner=None, status=Basket.OPEN).first()
-        if locked is None:
-            return False
-        if not target.pk:
-            target.save()
-        target.merge(locked, add_quantities=False)
-        PersonalVoucher.objects.filter(basket_id=locked.pk, user__isnull=True).update(basket_id=target.pk)
-    target._lines = None
-    return True

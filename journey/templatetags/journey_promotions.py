@@ -1,41 +1,4 @@
-"""Template tags of journey's promotions.
+"""The ``journey_promotions`` library (``{% load journey_promotions %}``): the quantity-hint tags, which live in their
+tool's package (journey/promotions/tags.py)."""
 
-    {% load journey_promotions %}
-    {% journey_quantity_hint product %}      on a product page: "Add 1 more for 15 % off" (phase Convince)
-    {% journey_quantity_basket_hints basket %}  on the basket page, one line per quantity promotion in it (Sell)
-
-They render ``journey/promotions/quantity_hint.html`` and ``journey/promotions/quantity_basket_hints.html``
-(override them in your shop) and nothing at all when no live quantity promotion concerns the page.  Cheap: the
-live promotions come from a per-process copy (one cache read per page, no database query), and the basket's
-lines are the ones Oscar already loaded.
-"""
-
-from django import template
-from django.template.loader import render_to_string
-
-from ..promotions import quantity
-
-register = template.Library()
-
-
-def _basket(context):
-    request = context.get("request")
-    return context.get("basket") or getattr(request, "basket", None)
-
-
-@register.simple_tag(takes_context=True)
-def journey_quantity_hint(context, product):
-    hints = quantity.hints_for_product(product, _basket(context))
-    if not hints:
-        return ""
-    return render_to_string("journey/promotions/quantity_hint.html",
-                            {"journey_hints": hints, "product": product}, request=context.get("request"))
-
-
-@register.simple_tag(takes_context=True)
-def journey_quantity_basket_hints(context, basket=None):
-    hints = quantity.hints_for_basket(basket if basket is not None else _basket(context))
-    if not hints:
-        return ""
-    return render_to_string("journey/promotions/quantity_basket_hints.html", {"journey_hints": hints},
-                            request=context.get("request"))
+from ..promotions.tags import register  # noqa: F401 - what Django looks for in a library module

@@ -87,8 +87,8 @@ def _products(limit):
 
 
 def _campaigns():
-    from journey.promotions.models import Campaign
-    from journey.promotions.services import create_campaign
+    from journey.models import Campaign
+    from journey.promotions.api import create_campaign
 
     campaigns = []
     for name, slug, channel, utm, percent in CAMPAIGNS:
@@ -103,7 +103,7 @@ def _campaigns():
 def seed_activity(*, visitors=24, returning=8, now=None) -> ActivityReport:
     """Play ``visitors`` campaign visitors and ``returning`` signed-in customers through the shop; see the module."""
     from journey.core import outbox
-    from journey.promotions.models import Campaign
+    from journey.models import Campaign
     from journey.recovery import services as recovery
     from journey.recovery.models import BasketActivity
     from journey.test.checkout import add_to_basket, guest_checkout, signed_in_checkout
@@ -202,7 +202,7 @@ def seed_activity(*, visitors=24, returning=8, now=None) -> ActivityReport:
 
 
 def _share_url(campaign):
-    from journey.promotions.services import share_url
+    from journey.promotions.api import share_url
 
     return share_url(campaign, base="http://testserver")
 

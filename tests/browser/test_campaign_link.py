@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from oscar.test.factories import create_product
 
-from journey.promotions import services
-from journey.promotions.models import Campaign
+from journey.promotions.campaigns.lifecycle import create_campaign
+from journey.promotions.campaigns.models import Campaign
 
 from .conftest import PHONE
 
@@ -17,7 +17,7 @@ ADD = re.compile(r"Add to (cart|basket)", re.I)
 
 def test_a_shopper_on_a_phone_follows_an_ad_link_and_sees_the_discount_in_the_basket(browser, live_server, shot):
     product = create_product(title="Organic Wildflower Honey", price=Decimal("20.00"), num_in_stock=10)
-    services.create_campaign(name="Honey week", slug="honey-week", kind="percentage", value=10, channel="instagram")
+    create_campaign(name="Honey week", slug="honey-week", kind="percentage", value=10, channel="instagram")
 
     phone = browser.new_context(**PHONE)  # a phone's Chrome: the link skips bots (and headless Chromium says so)
     page = phone.new_page()

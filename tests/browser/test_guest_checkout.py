@@ -10,7 +10,7 @@ from oscar.test.factories import create_product
 
 from journey.core.events import Kind
 from journey.core.models import JourneyEvent
-from journey.promotions import services
+from journey.promotions.campaigns.lifecycle import create_campaign
 from journey.test.checkout import shipping_country
 
 from .conftest import PHONE
@@ -25,7 +25,7 @@ def test_a_shopper_from_an_ad_checks_out_as_a_guest_and_the_order_carries_the_ca
         browser, live_server, shot):
     shipping_country()
     product = create_product(title="Organic Wildflower Honey", price=Decimal("20.00"), num_in_stock=10)
-    campaign = services.create_campaign(name="Honey week", slug="honey-week", kind="percentage", value=10,
+    campaign = create_campaign(name="Honey week", slug="honey-week", kind="percentage", value=10,
                                         channel="instagram")
 
     phone = browser.new_context(**PHONE)

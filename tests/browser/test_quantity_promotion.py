@@ -9,7 +9,8 @@ from django.utils import timezone
 from oscar.core.loading import get_model
 from oscar.test.factories import create_product
 
-from journey.promotions import quantity
+from journey.promotions.quantity import offers
+from journey.promotions.quantity.models import QuantityPromotion, QuantityTier
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ADD = re.compile(r"Add to (cart|basket)", re.I)
@@ -24,11 +25,11 @@ def cheese_deal(*products):
     offer_range = Range.objects.create(name="Cheeses")
     for product in products:
         offer_range.add_product(product)
-    promotion = quantity.QuantityPromotion.objects.create(name="Cheese deal", product_range=offer_range,
+    promotion = QuantityPromotion.objects.create(name="Cheese deal", product_range=offer_range,
                                                           is_draft=False, starts_at=timezone.now() - timedelta(hours=1))
     for count, pct in ((2, "10"), (3, "15")):
-        quantity.QuantityTier.objects.create(promotion=promotion, min_quantity=count, percentage=Decimal(pct))
-    quantity.sync_offers(promotion)
+        QuantityTier.objects.create(promotion=promotion, min_quantity=count, percentage=Decimal(pct))
+    offers.sync_offers(promotion)
 
 
 def spring_code():

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from journey.promotions.models import Campaign
+from journey.promotions.campaigns.models import Campaign
 
 from .conftest import PHONE
 from .test_journey_map_charts import shop_with_traffic

@@ -1,6 +1,8 @@
 """What every report shares, written once: periods and the store's time zone, percentages, money and counts in the
-reader's locale, and the SVG charts (``charts``).  Tools build their numbers on it; the journey map too."""
+reader's locale (``amounts``: a percentage label, money rounded to the cent), and the SVG charts (``charts``).
+Tools build their numbers on it; the journey map too."""
 
+from .amounts import money, percent
 from .charts import format_count, format_money
 from .periods import (
     CUSTOM,
@@ -25,6 +27,8 @@ __all__ = [
     "day_start",
     "format_count",
     "format_money",
+    "money",
+    "percent",
     "percentage",
     "period_bounds",
     "requested_period",

@@ -1,6 +1,7 @@
 """Quantity promotions in Django admin (Journey section): a form with inline tiers that validates like a careful
-person, saving through :func:`journey.promotions.quantity.sync_offers`, the numbers on the change page, and
-deletion refused once a promotion was used in orders (end or archive it instead).  Thin: logic is in ``quantity``."""
+person, saving through :func:`journey.promotions.quantity.offers.sync_offers`, the numbers on the change page, and
+deletion refused once a promotion was used in orders (end or archive it instead).  Thin: the logic is in the
+quantity modules (validation, offers, numbers)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..core.admin_numbers import BoundedNumbersMixin
-from ..core.reporting import currency
-from . import quantity
-from .quantity import QuantityPromotion, QuantityTier
+from ...core.admin_numbers import BoundedNumbersMixin
+from ...core.reporting import currency
+from ...exceptions import PromotionInUse
+from . import offers, validation
+from .models import QuantityPromotion, QuantityTier
+from .numbers import promotion_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ class QuantityPromotionForm(forms.ModelForm):
             self.add_error("product_range", _("Choose either an Oscar range or one or more categories."))
         probe = QuantityPromotion(**{k: data.get(k) for k in ("kind", "starts_at", "ends_at", "buy_quantity",
                                                              "pay_quantity")})
-        for name, message in quantity.promotion_errors(probe).items():
+        for name, message in validation.promotion_errors(probe).items():
             self.add_error(name, message)
         return data
 
@@ -53,7 +56,7 @@ class TierFormSet(BaseInlineFormSet):
         tiers = [(form.cleaned_data["min_quantity"], form.cleaned_data["percentage"]) for form in self.forms
                  if form.cleaned_data and not form.cleaned_data.get("DELETE")
                  and form.cleaned_data.get("min_quantity") is not None]
-        errors = quantity.tier_errors(self.instance.kind, tiers)
+        errors = validation.tier_errors(self.instance.kind, tiers)
         if errors:
             raise ValidationError(errors)
 
@@ -102,7 +105,7 @@ class QuantityPromotionAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     def numbers_display(self, obj):
         if obj is None or obj.pk is None or not obj.offer_ids:
             return gettext("No orders yet.")
-        numbers = quantity.promotion_numbers(obj)
+        numbers = promotion_numbers(obj)
         code = currency()
 
         def money(value):
@@ -125,12 +128,12 @@ class QuantityPromotionAdmin(BoundedNumbersMixin, admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         promotion = form.instance
         try:
-            quantity.sync_offers(promotion)
+            offers.sync_offers(promotion)
         except ValidationError as exc:  # the form checks the same rules; this is a last guard, never a 500
             self.message_user(request, "; ".join(exc.messages), messages.ERROR)
             return
         try:
-            matches = quantity.matching_products(promotion.product_range, list(promotion.categories.all()))
+            matches = validation.matching_products(promotion.product_range, list(promotion.categories.all()))
         except Exception:  # noqa: BLE001 - a warning must not break the save
             logger.exception("journey: could not count the products of quantity promotion %s", promotion.pk)
             return
@@ -145,15 +148,15 @@ class QuantityPromotionAdmin(BoundedNumbersMixin, admin.ModelAdmin):
 
     def delete_view(self, request, object_id, extra_context=None):
         obj = self.get_object(request, unquote(object_id))
-        if obj is not None and quantity.has_redemptions(obj):
+        if obj is not None and offers.has_redemptions(obj):
             self._refuse_delete(request, obj)
             return HttpResponseRedirect(reverse("admin:journey_quantitypromotion_change", args=[obj.pk]))
         return super().delete_view(request, object_id, extra_context)
 
     def delete_model(self, request, obj):
         try:
-            quantity.delete(obj)
-        except quantity.PromotionInUse:
+            offers.delete(obj)
+        except PromotionInUse:
             self._refuse_delete(request, obj)
 
     def delete_queryset(self, request, queryset):
@@ -163,11 +166,11 @@ class QuantityPromotionAdmin(BoundedNumbersMixin, admin.ModelAdmin):
     @admin.action(description=_("End the selected promotions now"), permissions=["change"])
     def end_now(self, request, queryset):
         for obj in queryset:
-            quantity.end(obj)
+            offers.end(obj)
         self.message_user(request, gettext("Ended: their Oscar offers are suspended."))
 
     @admin.action(description=_("Archive the selected promotions"), permissions=["change"])
     def archive(self, request, queryset):
         for obj in queryset:
-            quantity.archive(obj)
+            offers.archive(obj)
         self.message_user(request, gettext("Archived."))

@@ -4,14 +4,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ..core.registry import Health, Metric, Tool, Touchpoint
-from ..phases import Phase
-from . import quantity
+from ...core.registry import Health, Metric, Tool, Touchpoint
+from ...phases import Phase
+from .models import QuantityPromotion
+from .numbers import numbers as quantity_numbers
 
 
 def health():
-    live = quantity.QuantityPromotion.objects.filter(is_draft=False, archived=False, ended_at__isnull=True,
-                                                     starts_at__lte=timezone.now())
+    live = QuantityPromotion.objects.filter(is_draft=False, archived=False, ended_at__isnull=True,
+                                            starts_at__lte=timezone.now())
     live = [p for p in live if p.is_live()]
     if not live:
         return Health.idle(_("No quantity promotion is live: add one with tiers or “buy X, pay Y”."))
@@ -20,9 +21,9 @@ def health():
 
 
 def metrics(start, end):
-    promotions = list(quantity.QuantityPromotion.objects.exclude(offer_ids=[]).prefetch_related("tiers"))
+    promotions = list(QuantityPromotion.objects.exclude(offer_ids=[]).prefetch_related("tiers"))
     offer_ids = sorted({pk for p in promotions for pk in p.offer_ids})
-    numbers = quantity.numbers(offer_ids, start, end)
+    numbers = quantity_numbers(offer_ids, start, end)
     rows = [
         Metric(_("Orders with a quantity deal"), numbers.orders),
         Metric(_("Discount given"), numbers.discount, "money"),

@@ -1,6 +1,6 @@
 """Campaign discounts: a promotion with terms, a shareable link, codes, and the visitors it brought.
 
-A :class:`Campaign` is the store owner's view; saving it (through :mod:`journey.promotions.services`) creates or
+A :class:`Campaign` is the store owner's view; saving it (through :mod:`journey.promotions.campaigns.offers`) creates or
 updates ordinary Oscar objects — a VOUCHER-type ConditionalOffer with its Condition, Benefit and Range, the voucher
 behind the link and the shared code, and an Oscar VoucherSet per batch of unique codes — so Oscar's basket,
 checkout, dashboard and reports keep working.
@@ -15,8 +15,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..phases import Phase, PhaseField
-from .base import PromotionBase
+from ...phases import Phase, PhaseField
+from ..base import PromotionBase
 
 #: Characters of generated codes: A–Z and 2–9 without the look-alikes 0/O and 1/I (Oscar's own alphabet).
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -41,6 +41,9 @@ class Channel(models.TextChoices):
     INFLUENCER = "influencer", _("Influencer")
     OTHER = "other", _("Other")
 
+
+#: The UTM parameters a campaign link carries (each a field of the campaign).
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 
 #: UTM source and medium a campaign link gets when the owner leaves them empty.
 CHANNEL_UTM = {
@@ -105,7 +108,7 @@ class Campaign(PromotionBase):
         _("shared code"), max_length=64, blank=True, validators=[code_validator],
         help_text=_("A code shoppers can also type at checkout, e.g. SUMMER10. Empty: one is generated."),
     )
-    # The Oscar objects behind it (kept in step by services.sync)
+    # The Oscar objects behind it (kept in step by offers.sync)
     offer = models.OneToOneField("offer.ConditionalOffer", null=True, blank=True, editable=False,
                                  on_delete=models.SET_NULL, related_name="journey_campaign")
     voucher = models.OneToOneField("voucher.Voucher", null=True, blank=True, editable=False,

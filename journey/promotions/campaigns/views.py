@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
-from ..core import events
-from ..core.throttle import Throttle
-from . import services
+from ...core import events
+from ...core.throttle import Throttle
+from . import landing
 from .models import Campaign
 
 LINK_THROTTLE = Throttle("campaign-link", "CAMPAIGN_LINK_RATE_LIMIT")
@@ -46,6 +46,6 @@ def campaign_link(request, slug):
     if events.is_automated(request) or LINK_THROTTLE.limited(request):
         return response
     LINK_THROTTLE.hit(request)
-    landing = services.land(request, campaign, utm=services.utm_from(request.GET), visitor_id=_visitor(request))
-    messages.add_message(request, landing.level, landing.message)
+    landed = landing.land(request, campaign, utm=landing.utm_from(request.GET), visitor_id=_visitor(request))
+    messages.add_message(request, landed.level, landed.message)
     return response

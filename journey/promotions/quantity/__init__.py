@@ -1,0 +1,1 @@
+"""Quantity promotions (tool ``quantity``, phases Convince and Sell): tiers and "buy X, pay Y", with upsell hints."""
