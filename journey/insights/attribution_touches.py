@@ -8,7 +8,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.apps import apps
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.db.models.expressions import RawSQL
 from oscar.core.loading import get_model
@@ -127,13 +126,4 @@ def touch_index(queryset, start, end, lookback) -> TouchIndex:
                     .values_list("voucher_id", "purpose")) if discounts else {}
     for order_id, voucher_id, code, amount in discounts:
         index.on_order[order_id].append(Touch(purposes[voucher_id], None, "voucher", code, str(amount)))
-    # Campaign discounts on the order (the link's voucher, its shared code or one of its unique codes): the
-    # campaign counts even when the shopper typed the code without following the link.
-    campaign_of_offer = dict(apps.get_model("journey", "Campaign").objects.filter(offer_id__isnull=False)
-                             .values_list("offer_id", "pk"))
-    if campaign_of_offer:
-        for order_id, offer_id, amount in OrderDiscount.objects.filter(
-                order_id__in=ids, offer_id__in=list(campaign_of_offer)).values_list("order_id", "offer_id", "amount"):
-            index.on_order[order_id].append(
-                Touch("campaigns", None, "voucher", str(campaign_of_offer[offer_id]), str(amount)))
     return index

@@ -2,8 +2,9 @@
 
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from oscar.core.loading import get_model
 
-from ...core.registry import Health, Metric, Tool, Touchpoint
+from ...core.registry import Health, Metric, OrderTouch, Tool, Touchpoint
 from ...phases import Phase
 from .lifecycle import live_campaigns
 from .models import Channel
@@ -32,6 +33,20 @@ def metrics(start, end):
     return rows
 
 
+def touches(orders, start, end, since):
+    """Campaign discounts on the order (the link's voucher, its shared code or one of its unique codes): the campaign
+    counts even when the shopper typed the code without following the link."""
+    from .models import Campaign
+
+    OrderDiscount = get_model("order", "OrderDiscount")
+    campaign_of_offer = dict(Campaign.objects.filter(offer_id__isnull=False).values_list("offer_id", "pk"))
+    if not campaign_of_offer:
+        return []
+    discounts = OrderDiscount.objects.filter(order_id__in=orders.values("id"), offer_id__in=list(campaign_of_offer))
+    return [OrderTouch(None, "voucher", order_id=order_id, ref=str(campaign_of_offer[offer_id]), label=str(amount))
+            for order_id, offer_id, amount in discounts.values_list("order_id", "offer_id", "amount")]
+
+
 TOOL = Tool(
     key="campaigns",
     name=_("Campaign discounts"),
@@ -40,6 +55,7 @@ TOOL = Tool(
     touchpoints=[Touchpoint.AD, Touchpoint.WEB],
     health=health,
     metrics=metrics,
+    touches=touches,
     admin_url_name="admin:journey_campaign_changelist",
     order=5,
 )
