@@ -11,7 +11,8 @@ from oscar.test.factories import create_order, create_product
 from journey.core import events
 from journey.core.events import Kind
 from journey.core.models import JourneyEvent, Message, PersonalVoucher
-from journey.insights.attribution import NONE, AttributionError, attribute_orders
+from journey.exceptions import AttributionError
+from journey.insights.attribution import NONE, attribute_orders
 from journey.recovery.models import BasketActivity
 from journey.related.models import ListKind, RelatedClick
 from journey.test.factories import basket_with

@@ -12,8 +12,9 @@ from journey.core import events
 from journey.core.events import Kind
 from journey.core.models import JourneyEvent
 from journey.core.reporting import store_time_zone
+from journey.exceptions import FunnelError
 from journey.insights import funnel as funnel_module
-from journey.insights.funnel import FunnelError, funnel, rollup_job
+from journey.insights.funnel import funnel, rollup_job
 from journey.insights.models import FunnelDay, RollupDay
 from journey.test.factories import basket_with
 

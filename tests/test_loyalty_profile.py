@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from journey.core.models import Message, Suppression
+from journey.exceptions import ProfileImportError
 from journey.loyalty.models import CustomerProfile
-from journey.loyalty.profile_import import ProfileImportError, import_profiles
+from journey.loyalty.profile_import import import_profiles
 from journey.loyalty.profiles import consent_wording, update_profile, validate_birthday
 
 pytestmark = pytest.mark.django_db

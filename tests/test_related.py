@@ -16,6 +16,7 @@ from django.utils import timezone
 from oscar.core.loading import get_class, get_model
 from oscar.test.factories import create_order, create_product
 
+from journey.exceptions import RebuildError
 from journey.related import api, services
 from journey.related.models import ListKind, RelatedBuild, RelatedClick, RelatedProduct, RelatedRule, Source
 from journey.test.factories import basket_with
@@ -141,7 +142,7 @@ def test_a_failed_rebuild_keeps_the_previous_lists(shop, monkeypatch):
         raise MemoryError("out of memory")
 
     monkeypatch.setattr(services.engine, "build", broken)
-    with pytest.raises(services.RebuildError, match="previous lists stay live"):
+    with pytest.raises(RebuildError, match="previous lists stay live"):
         services.rebuild()
     assert live_list(shop["cheese"]) == before
     assert RelatedBuild.objects.filter(status="failed").count() == 1

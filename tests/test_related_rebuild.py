@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from journey.core import jobs
+from journey.exceptions import RebuildError
 from journey.models import JobState
 from journey.related import services
 from journey.related.models import RelatedBuild, RelatedProduct
@@ -72,7 +73,7 @@ def test_a_rebuild_whose_build_was_cleaned_up_as_abandoned_fails_cleanly_and_kee
     def someone_cleaned_up(text):
         RelatedBuild.objects.filter(status=RelatedBuild.Status.BUILDING).delete()
 
-    with pytest.raises(services.RebuildError, match="previous lists stay live"):
+    with pytest.raises(RebuildError, match="previous lists stay live"):
         services.rebuild(progress=someone_cleaned_up)
     assert RelatedBuild.objects.get(status=LIVE).pk == live.pk and rows_of(live.pk) == live.rows
 

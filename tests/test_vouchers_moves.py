@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from journey.core import vouchers
 from journey.core.models import VoucherRedemption
+from journey.exceptions import VoucherNotRedeemable
 from journey.promotions import apply
 
 from .test_vouchers import Basket, Order, ana, bob, personal, place, priced_basket, request_for, shared_code  # noqa: F401
@@ -42,7 +43,7 @@ def test_a_guest_voucher_moves_with_the_basket_at_login_and_is_refused_for_anoth
     assert list(merged.grouped_voucher_discounts) == []  # the condition: bob's basket is not the voucher's customer
     basket = Basket.objects.get(pk=merged.pk)
     basket.strategy = guest_basket.strategy
-    with pytest.raises(vouchers.VoucherNotRedeemable):
+    with pytest.raises(VoucherNotRedeemable):
         place(basket, bob)
     assert not Order.objects.exists() and not VoucherRedemption.objects.exists()
 

@@ -20,6 +20,7 @@ from ..core import vouchers
 from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.registry import registry
 from ..core.reporting import PERIODS, currency, requested_period, store_time_zone, trim_leading_empty
+from ..exceptions import InvalidTerms
 from ..phases import Phase
 from ..recovery.report import build_chart
 from . import numbers
@@ -38,7 +39,7 @@ class ProgramForm(forms.ModelForm):
         if kind and value is not None:
             try:
                 vouchers.validate_terms(kind, value, cleaned.get("min_basket") or 0)
-            except vouchers.InvalidTerms:
+            except InvalidTerms:
                 if kind == vouchers.PERCENTAGE:
                     message = _("A percentage discount must be above 0 and at most 100.")
                 else:

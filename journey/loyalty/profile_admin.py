@@ -8,8 +8,9 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from ..core.admin_numbers import BoundedNumbersMixin
+from ..exceptions import ProfileImportError
 from .models import CustomerProfile
-from .profile_import import ProfileImportError, decode, import_profiles
+from .profile_import import decode, import_profiles
 from .profiles import UNCHANGED, language_choices, update_profile, validate_birthday
 
 Consent = CustomerProfile.Consent

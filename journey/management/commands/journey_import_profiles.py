@@ -3,7 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
 
-from journey.loyalty.profile_import import ProfileImportError, decode, import_profiles
+from journey.exceptions import ProfileImportError
+from journey.loyalty.profile_import import decode, import_profiles
 
 
 class Command(BaseCommand):
