@@ -1,13 +1,11 @@
 """Birthday rewards: once a year, on time in the store's time zone, only with consent, safe to run again."""
 
-import threading
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
-from django.db import connection
 
 from journey.core import jobs, outbox, suppression
 from journey.core.models import Message, PersonalVoucher, Suppression
@@ -15,6 +13,7 @@ from journey.loyalty import birthdays
 from journey.loyalty.birthday_models import BirthdayProgram, BirthdayReward
 from journey.loyalty.models import CustomerProfile
 from journey.phases import Phase
+from tests.race import on_postgresql, run_at_once
 
 MADRID = ZoneInfo("Europe/Madrid")
 pytestmark = pytest.mark.django_db
@@ -183,30 +182,13 @@ def test_running_the_job_twice_gives_one_voucher_and_one_mail(program):
     assert len(mail.outbox) == 2
 
 
+@on_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runs_give_one_voucher_and_one_mail_each(store):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks are only promised on PostgreSQL")
     BirthdayProgram.objects.create(is_active=True)
     people = [customer(5, 10) for _ in range(20)]
     now = local(MADRID, 2026, 5, 10, 10)
-    barrier, reports, errors = threading.Barrier(2), [], []
-
-    def runner():
-        try:
-            barrier.wait()
-            reports.append(birthdays.run(now=now))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    reports = run_at_once(2, lambda _i: birthdays.run(now=now))
     assert sorted(r.rewarded for r in reports) == [0, 20]
     assert all(counts(person) == (1, 1, 1) for person in people)
     outbox.send_due(now=now)

@@ -3,18 +3,16 @@ visitor cookie or non-essential snippet before consent."""
 
 import json
 import re
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from oscar.test.factories import UserFactory, create_product
+from oscar.test.factories import UserFactory
 
 from journey.core import consent
 from journey.core.consent_models import ConsentRecord
 from journey.core.models import JourneyEvent
 
 pytestmark = pytest.mark.django_db
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 CRISP = "3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b"
 
 
@@ -22,17 +20,6 @@ CRISP = "3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b"
 def tools(settings):
     settings.JOURNEY = {**settings.JOURNEY, "GA4_MEASUREMENT_ID": "G-TEST1234", "HOTJAR_SITE_ID": "1234567",
                         "CHAT_PROVIDER": "crisp", "CHAT_ID": CRISP}
-
-
-@pytest.fixture
-def shopper(client):
-    client.defaults["HTTP_USER_AGENT"] = UA
-    return client
-
-
-@pytest.fixture
-def product():
-    return create_product(title="Aged Cheddar", price=Decimal("4.50"), num_in_stock=5)
 
 
 def choose(client, action, **boxes):

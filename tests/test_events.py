@@ -18,16 +18,10 @@ from journey.core.models import JourneyEvent, Message
 from journey.core.tracking import apply_event
 from journey.core.vouchers import issue_personal_voucher
 from journey.test.checkout import add_to_basket, guest_checkout
+from tests.conftest import DESKTOP_USER_AGENT
 
 pytestmark = pytest.mark.django_db
-DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
-
-
-@pytest.fixture
-def shopper(client):
-    client.defaults["HTTP_USER_AGENT"] = DESKTOP
-    return client
 
 
 @pytest.fixture
@@ -62,7 +56,7 @@ def test_the_device_class_comes_from_the_user_agent():
         == "tablet"
     assert events.device_class("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Mobile Safari") \
         == "mobile"
-    assert events.device_class(DESKTOP) == "desktop"
+    assert events.device_class(DESKTOP_USER_AGENT) == "desktop"
     assert events.device_class("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)") == "bot"
     assert events.device_class("") == "bot"
 
@@ -105,7 +99,7 @@ def test_several_events_of_one_request_are_written_with_one_insert(rf, product):
 
         return HttpResponse("ok")
 
-    request = rf.get("/x/", HTTP_USER_AGENT=DESKTOP)
+    request = rf.get("/x/", HTTP_USER_AGENT=DESKTOP_USER_AGENT)
     from django.contrib.auth.models import AnonymousUser
 
     request.user = AnonymousUser()
@@ -358,7 +352,7 @@ def test_a_campaign_landing_recorded_by_a_tool_is_not_doubled(rf, product):
         return HttpResponse("ok")
 
     request = rf.get("/c/spring/?utm_source=facebook&utm_medium=paid_social&utm_campaign=spring",
-                     HTTP_USER_AGENT=DESKTOP)
+                     HTTP_USER_AGENT=DESKTOP_USER_AGENT)
     request.user = AnonymousUser()
     JourneyMiddleware(campaign_view)(request)
     assert list(JourneyEvent.objects.values_list("tool", flat=True)) == ["campaigns"]

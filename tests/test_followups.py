@@ -1,13 +1,11 @@
 """Post-purchase "next order" voucher and win-back mails: once per order / per absence, on time, never when they
 must not go out."""
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 from oscar.core.loading import get_class, get_model
 from oscar.test.factories import create_order, create_product
@@ -19,6 +17,7 @@ from journey.loyalty.followups_models import PostPurchaseProgram, WinbackProgram
 from journey.loyalty.models import CustomerProfile
 from journey.related.models import ListKind, RelatedBuild, RelatedProduct, Source
 from journey.test.factories import basket_with
+from tests.race import on_postgresql, run_at_once
 
 Order = get_model("order", "Order")
 order_placed = get_class("order.signals", "order_placed")
@@ -431,24 +430,11 @@ def test_the_winback_job_is_in_the_beat_schedule():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row-level concurrency is promised on PostgreSQL only")
+@on_postgresql
 def test_concurrent_winback_runs_schedule_one_mail_each(lapsed_shop):
     now, _people = lapsed_shop
     winback(after_days=90)
-    barrier, results = threading.Barrier(4), []
-
-    def runner():
-        barrier.wait()
-        try:
-            results.append(followups.schedule_winback(now=now))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_at_once(4, lambda _i: followups.schedule_winback(now=now))
     assert sorted(results) == [0, 0, 0, 3]
     assert winback_mails().count() == 3
     send(now=now)

@@ -17,19 +17,12 @@ from journey.insights.ga4_models import GA4Delivery
 from journey.test.checkout import add_to_basket, guest_checkout
 
 pytestmark = pytest.mark.django_db
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 ITEM_KEYS = {"item_id", "item_name", "item_category", "item_category2", "price", "quantity"}
 
 
 @pytest.fixture
 def measured(settings):
     settings.JOURNEY = {**settings.JOURNEY, "GA4_MEASUREMENT_ID": "G-TEST1234"}
-
-
-@pytest.fixture
-def shopper(client):
-    client.defaults["HTTP_USER_AGENT"] = UA
-    return client
 
 
 @pytest.fixture

@@ -1,14 +1,13 @@
-import threading
 import time
 from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.utils import timezone
 
 from journey.core import jobs
 from journey.models import JobState
+from tests.race import on_postgresql, run_at_once
 
 CALLS = []
 
@@ -97,23 +96,9 @@ def test_a_runner_whose_lease_was_taken_over_does_not_overwrite_the_new_owner(te
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row-level concurrency is promised on PostgreSQL only")
+@on_postgresql
 def test_two_concurrent_runners_run_a_job_once(test_jobs):
-    results = []
-    barrier = threading.Barrier(4)
-
-    def runner():
-        barrier.wait()
-        try:
-            results.append(jobs.run_job("slow").state)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_at_once(4, lambda _i: jobs.run_job("slow").state)
     assert sorted(results).count("ran") == 1
     assert len(CALLS) == 1
     assert JobState.objects.get(key="slow").runs == 1

@@ -1,12 +1,10 @@
 """The shared outbox: idempotent scheduling, claiming, retries, suppression, unsubscribe, ESP tracking webhooks."""
 
 import json
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -15,6 +13,7 @@ from journey.core.models import Message, Suppression, TrackingEvent
 from journey.recovery import services
 from journey.recovery.models import BasketActivity
 from journey.test.factories import basket_with, default_sequence, make_idle
+from tests.race import on_postgresql, run_at_once
 
 pytestmark = pytest.mark.django_db
 State = Message.State
@@ -57,25 +56,11 @@ def test_a_batch_delivered_twice_sends_each_mail_once():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are promised on PostgreSQL only")
+@on_postgresql
 def test_two_concurrent_senders_send_each_mail_once():
     for i in range(20):
         abandoned(f"shopper{i}@example.com")
-    barrier = threading.Barrier(2)
-    reports = []
-
-    def sender():
-        barrier.wait()
-        try:
-            reports.append(outbox.send_due())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_at_once(2, lambda _i: outbox.send_due())
     assert len(mail.outbox) == 20
     assert sorted(m.to[0] for m in mail.outbox) == sorted(f"shopper{i}@example.com" for i in range(20))
     assert Message.objects.filter(state=State.SENT).count() == 20

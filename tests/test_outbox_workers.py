@@ -9,13 +9,11 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 from celery import Celery
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from journey.core import outbox
@@ -24,24 +22,28 @@ from journey.recovery import services
 from journey.recovery.models import BasketActivity, RecoveryStep
 from journey.test.factories import basket_with, default_sequence, make_idle
 from tests.celery_worker import ROOT, Worker, wait_for
+from tests.race import on_postgresql, run_at_once
 from tests.test_outbox_resilience import mails_in, private_redis, worker_env  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 State = Message.State
 with_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"),
                                 reason="needs Redis (runs in the PostgreSQL + Redis set-up: set REDIS_URL)")
-on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql",
-                                   reason="row-level concurrency is promised on PostgreSQL only")
+
+
+def left_baskets(emails, now):
+    """One basket per address, its email given at checkout, idle past the abandon time (not scanned yet)."""
+    for email in emails:
+        basket = basket_with()
+        services.capture_email(basket, email, BasketActivity.Source.CHECKOUT)
+        make_idle(basket, 61, now)
 
 
 def abandoned(emails, *, first_only=True):
     """One abandoned basket per address, scanned: their first recovery mails are due now."""
     default_sequence()
     now = timezone.now()
-    for email in emails:
-        basket = basket_with()
-        services.capture_email(basket, email, BasketActivity.Source.CHECKOUT)
-        make_idle(basket, 61, now)
+    left_baskets(emails, now)
     services.scan(now)
     if first_only:
         Message.objects.filter(step__gt=1).delete()
@@ -159,29 +161,6 @@ def test_a6_a_running_worker_reconnects_after_redis_restarts_and_sends_new_mail_
     assert reconnected_in < 15
 
 
-def run_at_once(n, target):
-    """Run ``target()`` in ``n`` threads released together; returns their results (errors re-raised)."""
-    barrier, results, errors = threading.Barrier(n), [], []
-
-    def runner():
-        barrier.wait()
-        try:
-            results.append(target())
-        except Exception as exc:  # pragma: no cover - re-raised below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return results
-
-
 @on_postgresql
 def test_a9_two_scans_and_two_send_runs_at_once_claim_disjoint_baskets_and_mail_each_basket_once(monkeypatch,
                                                                                                   settings):
@@ -193,18 +172,15 @@ def test_a9_two_scans_and_two_send_runs_at_once_claim_disjoint_baskets_and_mail_
     default_sequence()
     now = timezone.now()
     emails = [f"a9-{i}@example.com" for i in range(20)]
-    for email in emails:
-        basket = basket_with()
-        services.capture_email(basket, email, BasketActivity.Source.CHECKOUT)
-        make_idle(basket, 61, now)
+    left_baskets(emails, now)
     fresh = basket_with()  # not abandoned yet: not eligible
     services.capture_email(fresh, "fresh@example.com", BasketActivity.Source.CHECKOUT)
 
-    reports = run_at_once(2, lambda: services.scan(now))
+    reports = run_at_once(2, lambda _i: services.scan(now))
     assert sum(r.started for r in reports) == len(emails)  # disjoint: no basket started twice
     assert Message.objects.filter(step=1).count() == len(emails)
 
-    results = run_at_once(2, lambda: outbox.send_due(now=now))
+    results = run_at_once(2, lambda _i: outbox.send_due(now=now))
     assert sorted(m.to[0] for m in mail.outbox) == sorted(emails), results  # nobody twice, nobody missed
     assert sum(int(re.match(r"sent (\d+)", r).group(1)) for r in results) == len(emails)
     assert set(Message.objects.filter(step=1).values_list("state", "attempts")) == {(State.SENT, 1)}
@@ -218,10 +194,7 @@ def test_a9_two_journey_ticks_at_once_mail_each_abandoned_basket_once(worker_env
     default_sequence()
     now = timezone.now()
     emails = [f"tick-{i}@example.com" for i in range(12)]
-    for email in emails:
-        basket = basket_with()
-        services.capture_email(basket, email, BasketActivity.Source.CHECKOUT)
-        make_idle(basket, 61, now)
+    left_baskets(emails, now)
     command = [sys.executable, "manage.py", "journey_tick", "--force", "--job", "scan_abandoned_baskets",
                "--job", "send_due_messages"]
     env = {**env, "DJANGO_SETTINGS_MODULE": "tests.settings"}

@@ -1,7 +1,11 @@
+from datetime import timedelta
+
 import pytest
 from django.test import override_settings
-from django.utils import translation
+from django.utils import timezone, translation
 
+from journey.core import jobs
+from journey.core.models import JobState
 from journey.exceptions import JourneyConfigurationError, UnknownTool
 from journey.phases import Phase
 from journey.registry import Health, Status, Tool, ToolRegistry, Touchpoint, registry
@@ -86,8 +90,6 @@ def test_a_tool_whose_job_never_ran_is_not_running():
 
 @pytest.mark.django_db
 def test_a_tool_whose_job_ran_recently_is_ok():
-    from journey.core import jobs
-
     assert jobs.run_job("heartbeat").state == "ran"
     health = make_tool(health=lambda: Health.ok("configured"), jobs=["heartbeat"]).check_health()
     assert health.status == Status.OK
@@ -110,16 +112,12 @@ def test_a_wrong_extra_tool_path_is_a_configuration_error():
 
 
 def _job_state(key, **fields):
-    from journey.models import JobState
-
     JobState.objects.update_or_create(key=key, defaults=fields)
 
 
 @pytest.mark.django_db
 def test_a_job_waiting_for_its_first_run_while_the_scheduler_runs_is_running():
     """Right after `make run`: beat sends a daily job only a day after it started, the heartbeat every minute."""
-    from journey.core import jobs
-
     assert jobs.run_job("heartbeat").state == "ran"
     tool = make_tool(health=lambda: Health.ok("configured"), jobs=["schedule_winback_mails", "birthday_rewards"])
     health = tool.check_health()
@@ -130,12 +128,6 @@ def test_a_job_waiting_for_its_first_run_while_the_scheduler_runs_is_running():
 
 @pytest.mark.django_db
 def test_a_job_that_never_ran_long_after_the_scheduler_started_needs_attention():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from journey.core import jobs
-
     assert jobs.run_job("heartbeat").state == "ran"
     # The hourly birthday job has been expected for four hours (its row exists since then) and never ran.
     _job_state("birthday_rewards", next_run_at=timezone.now() - timedelta(hours=4))
@@ -146,10 +138,6 @@ def test_a_job_that_never_ran_long_after_the_scheduler_started_needs_attention()
 
 @pytest.mark.django_db
 def test_a_job_that_only_ever_failed_needs_attention_even_while_the_scheduler_runs():
-    from django.utils import timezone
-
-    from journey.core import jobs
-
     assert jobs.run_job("heartbeat").state == "ran"
     _job_state("schedule_winback_mails", next_run_at=timezone.now(), failures=1, last_error="boom")
     assert jobs.stale_jobs(["schedule_winback_mails"]) == ["schedule_winback_mails"]
@@ -157,12 +145,6 @@ def test_a_job_that_only_ever_failed_needs_attention_even_while_the_scheduler_ru
 
 @pytest.mark.django_db
 def test_a_daily_job_that_ran_yesterday_is_running_until_it_is_really_late():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from journey.core import jobs
-
     now = timezone.now()
     ran = now - timedelta(hours=30)
     _job_state("schedule_winback_mails", next_run_at=ran + timedelta(days=1), last_success_at=ran, runs=1)
@@ -175,12 +157,6 @@ def test_a_daily_job_that_ran_yesterday_is_running_until_it_is_really_late():
 @pytest.mark.django_db
 def test_a_job_with_its_next_run_not_due_yet_is_not_stale():
     """A shop that lengthened a job's interval (JOB_INTERVALS): the job is not late before its next run is due."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from journey.core import jobs
-
     now = timezone.now()
     ran = now - timedelta(days=4)
     _job_state("schedule_winback_mails", next_run_at=now + timedelta(days=3), last_success_at=ran, runs=1)

@@ -31,12 +31,12 @@ from journey.promotions.models import Campaign, CampaignTouch
 from journey.recovery import services as recovery
 from journey.recovery.models import BasketActivity
 from journey.test.factories import basket_with, default_sequence, make_idle
+from tests.conftest import DESKTOP_USER_AGENT
 
 pytestmark = pytest.mark.django_db
 Applicator = get_class("offer.applicator", "Applicator")
 OrderDiscount = get_model("order", "OrderDiscount")
 Range = get_model("offer", "Range")
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 
 
 def shop_tools(product):
@@ -62,7 +62,7 @@ def person(client, email, product):
     campaign, deal = shop_tools(product)
     user = UserFactory(email=email)
     CustomerProfile.objects.create(user=user, birth_month=5, birth_day=4, marketing_consent="granted")
-    client.defaults["HTTP_USER_AGENT"] = UA
+    client.defaults["HTTP_USER_AGENT"] = DESKTOP_USER_AGENT
     client.force_login(user)
     client.post(reverse("journey:consent"), {"action": "accept"})  # consent record + visitor cookie
     client.get(campaign.get_absolute_url() + "?utm_source=facebook")  # landing event + campaign touch

@@ -14,6 +14,7 @@ from journey.exceptions import RebuildError
 from journey.models import JobState
 from journey.related import services
 from journey.related.models import RelatedBuild, RelatedProduct
+from tests.race import on_postgresql, run_at_once
 from tests.test_related import live_list, shop  # noqa: F401  (the shop fixture)
 
 pytestmark = pytest.mark.django_db
@@ -79,30 +80,16 @@ def test_a_rebuild_whose_build_was_cleaned_up_as_abandoned_fails_cleanly_and_kee
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: concurrency is promised on PostgreSQL only")
+@on_postgresql
 def test_two_rebuilds_at_once_leave_one_complete_live_build(shop):  # noqa: F811
     services.rebuild()
-    barrier = threading.Barrier(2, timeout=30)
-    results, errors = [], []
+    both_read = threading.Barrier(2, timeout=30)
 
     def both_have_read(text):
         if text.startswith("read"):
-            barrier.wait()  # both builds exist and are computing: their swaps overlap
+            both_read.wait()  # both builds exist and are computing: their swaps overlap
 
-    def runner():
-        try:
-            results.append(services.rebuild(progress=both_have_read).build.pk)
-        except Exception as exc:  # noqa: BLE001 — the assertion below shows it
-            errors.append(repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    results = run_at_once(2, lambda _i: services.rebuild(progress=both_have_read).build.pk, timeout=30)
     live = RelatedBuild.objects.get(status=LIVE)
     assert live.pk == max(results)  # the later-started build is the one left live
     assert rows_of(live.pk) == live.rows > 0

@@ -2,34 +2,22 @@
 reached through a token URL load no third-party script even with consent."""
 
 import json
-from decimal import Decimal
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from oscar.test.factories import UserFactory, create_order, create_product
+from oscar.test.factories import UserFactory, create_order
 
 from journey.core import outbox
 from journey.core.models import JourneyEvent
-from tests.test_consent import UA, choose, snippets, tools  # noqa: F401 - the fixture
+from tests.test_consent import choose, snippets, tools  # noqa: F401 - the fixture
 from tests.test_outbox import abandoned
 
 pytestmark = pytest.mark.django_db
 WEBMAIL = "https://mail.example.net/mail/u/0/#inbox"
 TOKEN_PARTS = ("set-password", "abc123secret")
-
-
-@pytest.fixture
-def shopper(client):
-    client.defaults["HTTP_USER_AGENT"] = UA
-    return client
-
-
-@pytest.fixture
-def product():
-    return create_product(title="Aged Cheddar", price=Decimal("4.50"), num_in_stock=5)
 
 
 def password_reset_url():

@@ -1,12 +1,10 @@
 """Personal vouchers, code entry and single-use redemption: bound to one customer at apply time and at order
 placement, idempotent issuance, one redemption under concurrency, the shopper's messages and the throttle."""
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +17,7 @@ from journey.core.models import JourneyEvent, PersonalVoucher, VoucherRedemption
 from journey.exceptions import VoucherNotRedeemable
 from journey.promotions import apply
 from journey.test.factories import basket_with
+from tests.race import on_postgresql, run_at_once
 
 Applicator = get_class("offer.applicator", "Applicator")
 Basket = get_model("basket", "Basket")
@@ -30,8 +29,6 @@ Order = get_model("order", "Order")
 Voucher = get_model("voucher", "Voucher")
 
 pytestmark = pytest.mark.django_db
-ON_POSTGRES = pytest.mark.skipif(connection.vendor != "postgresql",
-                                 reason="row-level concurrency is promised on PostgreSQL only")
 
 
 @pytest.fixture
@@ -279,40 +276,19 @@ def test_the_losing_checkout_shows_a_message_not_an_error_page(client):
 
 # Concurrency (PostgreSQL) -----------------------------------------------------------------------------------------
 
-def run_threads(target, n):
-    barrier = threading.Barrier(n)
-    results = []
-
-    def runner(i):
-        barrier.wait()
-        try:
-            results.append(target(i))
-        except Exception as exc:  # noqa: BLE001 - collected and asserted
-            results.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
-@ON_POSTGRES
+@on_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_issuance_for_one_customer_gives_one_voucher(ana):
-    results = run_threads(lambda i: vouchers.issue_personal_voucher(
+    results = run_at_once(6, lambda i: vouchers.issue_personal_voucher(
         key=vouchers.personal_key("birthday", ana, "2026"), purpose="birthday", kind="percentage", value="15",
-        valid_days=30, user=ana), 6)
+        valid_days=30, user=ana), errors="return")
     assert not [r for r in results if isinstance(r, Exception)], results
     assert len({r.voucher_id for r in results}) == 1
     assert PersonalVoucher.objects.count() == 1 and Voucher.objects.count() == 1
     assert ConditionalOffer.objects.count() == 1
 
 
-@ON_POSTGRES
+@on_postgresql
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("kind", ["personal", "shared single-use"])
 def test_concurrent_orders_with_one_single_use_voucher_redeem_it_once(ana, kind):
@@ -328,7 +304,7 @@ def test_concurrent_orders_with_one_single_use_voucher_redeem_it_once(ana, kind)
         basket.strategy = baskets[i].strategy
         return place(basket, ana)
 
-    results = run_threads(checkout, 5)
+    results = run_at_once(5, checkout, errors="return")
     orders = [r for r in results if isinstance(r, Order)]
     refused = [r for r in results if isinstance(r, VoucherNotRedeemable)]
     assert len(orders) == 1 and len(refused) == 4, results

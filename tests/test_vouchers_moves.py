@@ -30,35 +30,34 @@ def test_two_journey_vouchers_stack_in_one_basket_and_both_are_redeemed_once(ana
     assert set(order.discounts.values_list("voucher_id", flat=True)) == {first.pk, second.pk}
 
 
-def test_a_guest_voucher_moves_with_the_basket_at_login_and_is_refused_for_another_customer(client, bob):  # noqa: F811
+def signed_in_with_anas_guest_voucher(client, user):
+    """A guest basket holding a recovery voucher for ana@example.com, then ``user`` signs in on that browser:
+    Oscar merges the cookie basket into the account's.  Returns (the voucher, the merged basket as the page showed
+    it, the merged basket ready to order)."""
     guest_basket = priced_basket()
     voucher = vouchers.issue_personal_voucher(key="recovery:guest", purpose="recovery", kind="percentage",
                                               value="10", valid_days=7, email="ana@example.com",
                                               basket_id=guest_basket.pk).voucher
     guest_basket.vouchers.add(voucher)
     client.cookies["oscar_open_basket"] = Signer().sign(guest_basket.pk)
-    client.force_login(bob)
-    merged = client.get(reverse("basket:summary")).context["basket"]  # Oscar merges the cookie basket into bob's
-    assert merged.owner_id == bob.pk and merged.contains_voucher(voucher.code)
-    assert list(merged.grouped_voucher_discounts) == []  # the condition: bob's basket is not the voucher's customer
+    client.force_login(user)
+    merged = client.get(reverse("basket:summary")).context["basket"]
     basket = Basket.objects.get(pk=merged.pk)
     basket.strategy = guest_basket.strategy
+    return voucher, merged, basket
+
+
+def test_a_guest_voucher_moves_with_the_basket_at_login_and_is_refused_for_another_customer(client, bob):  # noqa: F811
+    voucher, merged, basket = signed_in_with_anas_guest_voucher(client, bob)
+    assert merged.owner_id == bob.pk and merged.contains_voucher(voucher.code)
+    assert list(merged.grouped_voucher_discounts) == []  # the condition: bob's basket is not the voucher's customer
     with pytest.raises(VoucherNotRedeemable):
         place(basket, bob)
     assert not Order.objects.exists() and not VoucherRedemption.objects.exists()
 
 
 def test_a_guest_voucher_moved_into_its_own_customers_account_basket_is_redeemed(client, ana):  # noqa: F811
-    guest_basket = priced_basket()
-    voucher = vouchers.issue_personal_voucher(key="recovery:guest", purpose="recovery", kind="percentage",
-                                              value="10", valid_days=7, email="ana@example.com",
-                                              basket_id=guest_basket.pk).voucher
-    guest_basket.vouchers.add(voucher)
-    client.cookies["oscar_open_basket"] = Signer().sign(guest_basket.pk)
-    client.force_login(ana)
-    merged = client.get(reverse("basket:summary")).context["basket"]
+    _voucher, merged, basket = signed_in_with_anas_guest_voucher(client, ana)
     assert merged.owner_id == ana.pk and merged.total_incl_tax == Decimal("18.00")  # 10 % off the $20.00 line
-    basket = Basket.objects.get(pk=merged.pk)
-    basket.strategy = guest_basket.strategy
     order = place(basket, ana)
     assert VoucherRedemption.objects.get().order_id == order.pk
