@@ -23,9 +23,16 @@ def _installed(label):
     return True
 
 
-def _order_discounts(start, end):
+def _discount_metrics(start, end, *, with_code, orders_label):
+    """Orders of the period with a discount from a voucher code (or from an offer without one), and the amount."""
     OrderDiscount = get_model("order", "OrderDiscount")
-    return OrderDiscount.objects.filter(order__date_placed__gte=start, order__date_placed__lt=end)
+    agg = OrderDiscount.objects.filter(
+        order__date_placed__gte=start, order__date_placed__lt=end, voucher_id__isnull=not with_code
+    ).aggregate(orders=Count("order", distinct=True), amount=Sum("amount"))
+    return [
+        Metric(orders_label, agg["orders"]),
+        Metric(_("Discount given"), agg["amount"] or 0, "money"),
+    ]
 
 
 # Site offers ----------------------------------------------------------------------------------------------
@@ -38,13 +45,7 @@ def offers_health():
 
 
 def offers_metrics(start, end):
-    agg = _order_discounts(start, end).filter(voucher_id__isnull=True).aggregate(
-        orders=Count("order", distinct=True), amount=Sum("amount")
-    )
-    return [
-        Metric(_("Orders with an offer"), agg["orders"]),
-        Metric(_("Discount given"), agg["amount"] or 0, "money"),
-    ]
+    return _discount_metrics(start, end, with_code=False, orders_label=_("Orders with an offer"))
 
 
 # Vouchers -------------------------------------------------------------------------------------------------
@@ -58,13 +59,7 @@ def vouchers_health():
 
 
 def vouchers_metrics(start, end):
-    agg = _order_discounts(start, end).filter(voucher_id__isnull=False).aggregate(
-        orders=Count("order", distinct=True), amount=Sum("amount")
-    )
-    return [
-        Metric(_("Orders with a code"), agg["orders"]),
-        Metric(_("Discount given"), agg["amount"] or 0, "money"),
-    ]
+    return _discount_metrics(start, end, with_code=True, orders_label=_("Orders with a code"))
 
 
 # Manual recommendations -----------------------------------------------------------------------------------
