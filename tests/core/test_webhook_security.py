@@ -10,7 +10,7 @@ from django.test import Client
 
 from journey.core import outbox
 from journey.core.models import Message, Suppression, TrackingEvent
-from tests.test_outbox import POSTMARK_EVENT, abandoned
+from tests.core.test_outbox import POSTMARK_EVENT, abandoned
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from oscar.test.factories import UserFactory, create_order
 
 from journey.core import outbox
 from journey.core.models import JourneyEvent
-from tests.test_consent import choose, snippets, tools  # noqa: F401 - the fixture
-from tests.test_outbox import abandoned
+from tests.core.test_consent import choose, snippets, tools  # noqa: F401 - the fixture
+from tests.core.test_outbox import abandoned
 
 pytestmark = pytest.mark.django_db
 WEBMAIL = "https://mail.example.net/mail/u/0/#inbox"

@@ -9,7 +9,7 @@ import pytest
 
 from bench import run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def test_a_missed_target_makes_the_run_exit_non_zero(tmp_path, monkeypatch):

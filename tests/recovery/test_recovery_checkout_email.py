@@ -9,8 +9,8 @@ from django.urls import reverse
 from oscar.test.factories import create_product
 
 from journey.recovery.models import BasketActivity
+from tests.conftest import BROWSER_USER_AGENT
 
-from .conftest import BROWSER_USER_AGENT
 from .test_recovery_restore import guest_basket, mail_link
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from journey.core.models import Message, Suppression
 from journey.recovery import services
 from journey.recovery.models import BasketActivity
 from journey.test.factories import basket_with, default_sequence, make_idle
-from tests.test_outbox import POSTMARK_EVENT, abandoned, postmark
+from tests.core.test_outbox import POSTMARK_EVENT, abandoned, postmark
 
 pytestmark = pytest.mark.django_db
 State = Message.State
@@ -231,7 +231,7 @@ def test_b17_quiet_hours_end_at_the_store_s_wall_clock_hour_on_dst_days(settings
 
 def test_a3_a_batch_redelivered_after_its_rows_were_swept_and_claimed_again_counts_no_attempt_and_sends_nothing(
         settings):
-    """A3 (found with real workers, tests/test_outbox_workers.py): a dead worker's batch comes back from the broker
+    """A3 (found with real workers, tests/core/test_outbox_workers.py): a dead worker's batch comes back from the broker
     after the sweeper requeued its rows and a new claim took them.  The old batch belongs to a claim that is over:
     it counts no attempt on the new claim (the new claim counted one already) and leaves the rows to the new batch."""
     from datetime import timedelta

@@ -21,7 +21,7 @@ from journey.loyalty import followups
 from journey.loyalty.followups_models import WinbackProgram
 from journey.recovery.models import BasketActivity
 from journey.test.factories import basket_with
-from tests.test_outbox import POSTMARK_EVENT, abandoned
+from tests.core.test_outbox import POSTMARK_EVENT, abandoned
 
 pytestmark = pytest.mark.django_db
 State = Message.State

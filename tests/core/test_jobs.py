@@ -38,9 +38,9 @@ def test_jobs(monkeypatch):
         "JOBS",
         jobs.JOBS
         + (
-            jobs.Job("slow", "tests.test_jobs.slow_job", 300),
-            jobs.Job("failing", "tests.test_jobs.failing_job", 300),
-            jobs.Job("overtaken", "tests.test_jobs.overtaken_job", 300),
+            jobs.Job("slow", "tests.core.test_jobs.slow_job", 300),
+            jobs.Job("failing", "tests.core.test_jobs.failing_job", 300),
+            jobs.Job("overtaken", "tests.core.test_jobs.overtaken_job", 300),
         ),
     )
 

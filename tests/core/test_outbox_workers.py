@@ -22,8 +22,8 @@ from journey.recovery import services
 from journey.recovery.models import BasketActivity, RecoveryStep
 from journey.test.factories import basket_with, default_sequence, make_idle
 from tests.celery_worker import ROOT, Worker, wait_for
+from tests.core.test_outbox_resilience import mails_in, private_redis, worker_env  # noqa: F401 - fixtures
 from tests.race import on_postgresql, run_at_once
-from tests.test_outbox_resilience import mails_in, private_redis, worker_env  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 State = Message.State

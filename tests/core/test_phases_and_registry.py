@@ -99,7 +99,7 @@ LOYALTY = make_tool("host_loyalty", name="Host loyalty")
 
 
 def test_host_tools_from_settings_are_registered_and_forgotten_when_the_setting_changes():
-    with override_settings(JOURNEY={"EXTRA_TOOLS": ["tests.test_phases_and_registry.LOYALTY"]}):
+    with override_settings(JOURNEY={"EXTRA_TOOLS": ["tests.core.test_phases_and_registry.LOYALTY"]}):
         assert registry.get("host_loyalty") is LOYALTY
     with pytest.raises(UnknownTool):
         registry.get("host_loyalty")

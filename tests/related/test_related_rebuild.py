@@ -15,7 +15,7 @@ from journey.models import JobState
 from journey.related import services
 from journey.related.models import RelatedBuild, RelatedProduct
 from tests.race import on_postgresql, run_at_once
-from tests.test_related import live_list, shop  # noqa: F401  (the shop fixture)
+from tests.related.test_related import live_list, shop  # noqa: F401  (the shop fixture)
 
 pytestmark = pytest.mark.django_db
 

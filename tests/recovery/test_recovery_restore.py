@@ -18,8 +18,7 @@ from journey.core.models import LinkToken, Message, PersonalVoucher, Suppression
 from journey.recovery import services
 from journey.recovery.models import BasketActivity, RecoveryStep
 from journey.test.factories import basket_with, make_idle
-
-from .conftest import BROWSER_USER_AGENT
+from tests.conftest import BROWSER_USER_AGENT
 
 Basket = get_model("basket", "Basket")
 pytestmark = pytest.mark.django_db

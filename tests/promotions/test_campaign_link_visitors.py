@@ -11,8 +11,7 @@ from oscar.test.factories import create_product
 from journey.core.models import JourneyEvent
 from journey.promotions import services
 from journey.promotions.models import CampaignTouch
-
-from .conftest import BROWSER_USER_AGENT
+from tests.conftest import BROWSER_USER_AGENT
 
 pytestmark = pytest.mark.django_db
 Basket = get_model("basket", "Basket")
