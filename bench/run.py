@@ -6,7 +6,7 @@ related_rebuild, related_quality, …: the module names in SCRIPTS).
 
 Exits non-zero when a script fails or a table shows a missed target (``MISSED``, see ``bench.common.verdict``).
 ``--smoke`` runs every script at tiny sizes with targets not enforced: it proves each bench still runs end to end
-(tests/test_bench.py runs it).
+(tests/shop/test_bench.py runs it).
 """
 
 import os

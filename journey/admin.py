@@ -5,21 +5,17 @@ from django.utils.translation import gettext_lazy as _
 
 from .conf import tool_modules
 from .core import jobs
+from .core.admin_mixins import ReadOnlyAdminMixin
 from .core.models import JobState
 
 
 @admin.register(JobState)
-class JobStateAdmin(admin.ModelAdmin):
+class JobStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("key", "last_success_at", "last_duration", "last_summary", "runs", "failures", "next_run_at")
     readonly_fields = [f.name for f in JobState._meta.fields if f.name != "lease_token"]
     exclude = ("lease_token",)
     actions = ["run_now"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # the rows are the jobs' own bookkeeping: nobody edits them
+    deletable = True  # the rows are the jobs' own bookkeeping: nobody adds or edits them
 
     def has_run_permission(self, request):
         """Running a job changes things (mails, vouchers, lists): the change permission, not the view one."""

@@ -1,4 +1,5 @@
 import os
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -58,11 +59,32 @@ BROWSER_USER_AGENT = (
 )
 
 
+# A desktop browser's, for tests that tell the devices apart.
+DESKTOP_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+)
+
+
 @pytest.fixture
 def client():
     from django.test import Client
 
     return Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
+
+
+@pytest.fixture
+def shopper(client):
+    """The test client, browsing as a desktop Chrome."""
+    client.defaults["HTTP_USER_AGENT"] = DESKTOP_USER_AGENT
+    return client
+
+
+@pytest.fixture
+def product(db):
+    """A product in stock, for a shopper to look at and buy."""
+    from oscar.test.factories import create_product
+
+    return create_product(title="Aged Cheddar", price=Decimal("4.50"), num_in_stock=5)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""What a newcomer sees after ``make run``'s set-up steps, printed as JSON (run by tests/test_make_run.py inside a
+"""What a newcomer sees after ``make run``'s set-up steps, printed as JSON (run by tests/shop/test_make_run.py inside a
 fresh clone with the demo shop's own settings: ``python -m tests.make_run_check``)."""
 
 import json

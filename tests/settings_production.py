@@ -1,6 +1,6 @@
 """Production-like settings (case F40): the demo shop's, with DEBUG off and every deploy setting a real shop sets.
 
-``manage.py check --deploy --settings=tests.settings_production`` must be clean; tests/test_deploy_checks.py also
+``manage.py check --deploy --settings=tests.settings_production`` must be clean; tests/core/test_deploy_checks.py also
 runs it with the flaws journey deliberately warns about (``TEST_DEPLOY_FLAWS=1``).
 """
 

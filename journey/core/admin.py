@@ -16,6 +16,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import outbox, suppression
+from .admin_mixins import ReadOnlyAdminMixin
 from .models import Message, PersonalVoucher, Suppression, TrackingEvent
 
 # href / action attributes in a stored mail: switched off in the admin's copy (they are the customer's own links).
@@ -27,18 +28,7 @@ def without_links(html: str) -> str:
     return _LINK_ATTRIBUTE.sub(r"\1data-\2\3", html or "")
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class TrackingEventInline(ReadOnlyMixin, admin.TabularInline):
+class TrackingEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = TrackingEvent
     fields = ("timestamp", "event_type", "recipient", "esp_name", "description", "event_id")
     readonly_fields = fields
@@ -52,7 +42,7 @@ class TrackingEventInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The message log: every mail journey scheduled or sent, read-only."""
 
     list_display = ("to_email", "tool", "kind", "step", "state", "due_at", "sent_at", "esp_status", "opened_at",
@@ -161,7 +151,7 @@ class SuppressionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PersonalVoucher)
-class PersonalVoucherAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class PersonalVoucherAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Which customer each personal voucher (e.g. a recovery discount) was issued to: read-only."""
 
     list_display = ("code", "purpose", "email", "user", "basket_id", "created_at")

@@ -29,6 +29,16 @@ def _order_discounts(start, end):
     return OrderDiscount.objects.filter(order__date_placed__gte=start, order__date_placed__lt=end)
 
 
+def _discount_metrics(start, end, *, with_code, orders_label):
+    """Orders of the period with a discount from a voucher code (or from an offer without one), and the amount."""
+    agg = _order_discounts(start, end).filter(voucher_id__isnull=not with_code).aggregate(
+        orders=Count("order", distinct=True), amount=Sum("amount"))
+    return [
+        Metric(orders_label, agg["orders"]),
+        Metric(_("Discount given"), agg["amount"] or 0, "money"),
+    ]
+
+
 # Site offers ----------------------------------------------------------------------------------------------
 def offers_health():
     ConditionalOffer = get_model("offer", "ConditionalOffer")
@@ -39,13 +49,7 @@ def offers_health():
 
 
 def offers_metrics(start, end):
-    agg = _order_discounts(start, end).filter(voucher_id__isnull=True).aggregate(
-        orders=Count("order", distinct=True), amount=Sum("amount")
-    )
-    return [
-        Metric(_("Orders with an offer"), agg["orders"]),
-        Metric(_("Discount given"), agg["amount"] or 0, "money"),
-    ]
+    return _discount_metrics(start, end, with_code=False, orders_label=_("Orders with an offer"))
 
 
 def _discount_series(with_voucher):
@@ -67,13 +71,7 @@ def vouchers_health():
 
 
 def vouchers_metrics(start, end):
-    agg = _order_discounts(start, end).filter(voucher_id__isnull=False).aggregate(
-        orders=Count("order", distinct=True), amount=Sum("amount")
-    )
-    return [
-        Metric(_("Orders with a code"), agg["orders"]),
-        Metric(_("Discount given"), agg["amount"] or 0, "money"),
-    ]
+    return _discount_metrics(start, end, with_code=True, orders_label=_("Orders with a code"))
 
 
 # Manual recommendations -----------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from oscar.core.loading import get_class, get_model
 
 from .. import signals
 from ..conf import journey_settings
-from ..exceptions import JourneyError
+from ..exceptions import InvalidTerms, JourneyError, VoucherNotRedeemable
 from . import baskets
 from .models import PersonalValueCondition, PersonalVoucher, VoucherRedemption
 
@@ -43,24 +43,10 @@ Range = get_model("offer", "Range")
 Voucher = get_model("voucher", "Voucher")
 OrderDiscount = get_model("order", "OrderDiscount")
 get_unused_code = get_class("voucher.utils", "get_unused_code")
-UnableToPlaceOrder = get_class("order.exceptions", "UnableToPlaceOrder")
 
 PERCENTAGE = "percentage"
 FIXED = "fixed"
 RANGE_NAME = "journey: all products"
-
-
-class InvalidTerms(JourneyError, ValueError):
-    """The voucher's terms make no sense (negative amount, percentage over 100…)."""
-
-
-class VoucherNotRedeemable(JourneyError, UnableToPlaceOrder, ValueError):
-    """An order cannot use a voucher in its basket (someone else's, or already redeemed).
-
-    Raised inside ``OrderCreator.place_order``'s transaction, so the order is not written; Oscar's checkout shows
-    ``UnableToPlaceOrder`` messages on the preview page.  Also a ``ValueError``, which is what Oscar itself raises
-    for an already used voucher.
-    """
 
 
 #: purpose -> registry key of the tool that issues vouchers for it (the tool credited with a redemption).

@@ -14,6 +14,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
+from ..core.admin_mixins import ReadOnlyAdminMixin
 from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.csv_export import csv_response
 from ..core.reporting import CUSTOM, DEFAULT_PERIOD, PERIODS, currency, store_time_zone
@@ -227,17 +228,8 @@ class PersonaAdmin(ScopedAdmin):
 
 
 @admin.register(JourneyMap)
-class JourneyMapAdmin(admin.ModelAdmin):
+class JourneyMapAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The journey map page: four phase columns with their tools, health and numbers."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         return journey_map_view(self, request, extra_context)

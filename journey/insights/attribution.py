@@ -43,7 +43,7 @@ from ..conf import journey_settings
 from ..core.events import Kind
 from ..core.registry import registry
 from ..core.reporting import percentage
-from ..exceptions import JourneyError
+from ..exceptions import AttributionError
 from .attribution_touches import Touch, touch_index
 
 MODELS = {"last_touch": _("Last touch"), "first_touch": _("First touch")}
@@ -59,10 +59,6 @@ TOOL_LABELS = {
     "related": _("Related products"),
     NONE: _("Without a journey tool"),
 }
-
-
-class AttributionError(JourneyError, ValueError):
-    """Bad attribution arguments."""
 
 
 @dataclass

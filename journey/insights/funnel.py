@@ -49,7 +49,7 @@ from oscar.core.loading import get_model
 from ..conf import journey_settings
 from ..core.events import Kind
 from ..core.reporting import day_start, percentage, store_time_zone  # noqa: F401 - part of this module's API
-from ..exceptions import JourneyError
+from ..exceptions import FunnelError
 from ..phases import Phase
 from .models import FunnelDay, FunnelScope, RollupDay
 
@@ -79,10 +79,6 @@ BREAKDOWNS = {
     "category": _("Category"),
 }
 FUNNEL_KINDS = (Kind.CAMPAIGN_LANDING, Kind.PRODUCT_VIEW, Kind.BASKET_ADD, Kind.CHECKOUT_START, Kind.ORDER_PLACED)
-
-
-class FunnelError(JourneyError, ValueError):
-    """Bad funnel arguments (an unknown mode or breakdown, a period that ends before it starts…)."""
 
 
 @dataclass

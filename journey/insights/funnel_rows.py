@@ -2,8 +2,8 @@
 
 PostgreSQL runs the SQL (one statement, fast over millions of events); every other database (SQLite, the embedded
 default) runs this, which reads the period's events with the ORM and gives the same rows — the same visits, the same
-store days (``astimezone`` in the store zone, DST included), the same masks.  ``tests/test_funnel.py`` checks the two
-against each other on PostgreSQL.
+store days (``astimezone`` in the store zone, DST included), the same masks.  ``tests/insights/test_funnel.py`` checks
+the two against each other on PostgreSQL.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_class, get_model
 
 from ..core import outbox
+from ..core.admin_mixins import ReadOnlyAdminMixin
 from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.models import Message
 from ..core.registry import Metric
@@ -298,7 +299,7 @@ def _trim_leading_zeros(days, keep=30):
 
 
 @admin.register(BasketActivity)
-class BasketActivityAdmin(admin.ModelAdmin):
+class BasketActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every basket journey tracks, read-only; each one's page tells its story, and ``report/`` the numbers."""
 
     list_display = ("basket_display", "email", "state", "last_activity_at", "cycle", "first_clicked_at",
@@ -318,15 +319,6 @@ class BasketActivityAdmin(admin.ModelAdmin):
         (_("Order"), {"fields": ("order_number", "ordered_at", "recovered_revenue")}),
     )
     readonly_fields = ("created_at", "updated_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("basket"), ordering="basket_id")
     def basket_display(self, activity):

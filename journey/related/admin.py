@@ -3,25 +3,21 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from ..core.admin_mixins import ReadOnlyAdminMixin
 from ..core.admin_numbers import BoundedNumbersMixin
 from .models import RelatedBuild, RelatedProduct, RelatedRule
 
 
 @admin.register(RelatedBuild)
-class RelatedBuildAdmin(admin.ModelAdmin):
+class RelatedBuildAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("pk", "status", "started_at", "duration", "trained_until", "orders", "lines", "products", "rows")
     list_filter = ("status",)
     readonly_fields = [f.name for f in RelatedBuild._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    deletable = True
 
 
 @admin.register(RelatedProduct)
-class RelatedProductAdmin(admin.ModelAdmin):
+class RelatedProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The live lists: search a product to see its list, in order, with the score and where each entry came from."""
 
     list_display = ("product", "rank", "related", "score", "evidence", "source")
@@ -33,15 +29,6 @@ class RelatedProductAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(build__status=RelatedBuild.Status.LIVE)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(RelatedRule)

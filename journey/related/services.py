@@ -22,7 +22,7 @@ from oscar.core.loading import get_model
 
 from ..conf import journey_settings
 from ..core.reporting import store_time_zone
-from ..exceptions import JourneyError
+from ..exceptions import RebuildError
 from . import data, engine, lists
 from .api import LIVE_BUILD_KEY, forget_live_build
 from .models import ListKind, RelatedBuild, RelatedProduct, RelatedRule
@@ -34,10 +34,6 @@ ProductCategory = get_model("catalogue", "ProductCategory")
 Order = get_model("order", "Order")
 ProductRecommendation = get_model("catalogue", "ProductRecommendation")
 StockRecord = get_model("partner", "StockRecord")
-
-
-class RebuildError(JourneyError):
-    """The rebuild failed; the previous lists are still live."""
 
 
 @dataclass

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -46,6 +47,23 @@ def shot(request):
         return path
 
     return take
+
+
+@pytest.fixture
+def sign_in_owner(live_server, django_user_model):
+    """``sign_in_owner(page, next_path)``: the store owner (a superuser) signs in to Django admin on ``page`` and lands
+    on ``next_path`` (e.g. "/admin/journey/journeymap/")."""
+    django_user_model.objects.create_superuser(username="owner", email="owner@example.com", password="pw-owner-1")
+
+    def sign_in(page, next_path):
+        page.goto(f"{live_server.url}/admin/login/?next={next_path}")
+        page.fill("input[name=username]", "owner")
+        page.fill("input[name=password]", "pw-owner-1")
+        page.locator("input[type=submit], button[type=submit]").first.click()
+        page.wait_for_url(lambda url: urlsplit(url).path == next_path)
+        return page
+
+    return sign_in
 
 
 @pytest.fixture

@@ -37,15 +37,10 @@ def test_a_shopper_on_a_phone_follows_an_ad_link_and_sees_the_discount_in_the_ba
 
 
 def test_a_store_owner_creates_a_campaign_and_gets_its_link_and_qr_code(browser, live_server, shot,
-                                                                         django_user_model):
-    django_user_model.objects.create_superuser(username="owner", email="owner@example.com", password="pw-owner-1")
+                                                                         sign_in_owner):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(live_server.url + "/admin/login/?next=/admin/journey/campaign/add/")
-    page.fill("input[name=username]", "owner")
-    page.fill("input[name=password]", "pw-owner-1")
-    page.locator("input[type=submit], button[type=submit]").first.click()
-    page.wait_for_url(re.compile(r".*/admin/journey/campaign/add/"))
+    sign_in_owner(page, "/admin/journey/campaign/add/")
 
     page.fill("#id_name", "Summer on Facebook")  # the link name follows (Django's prepopulated slug)
     page.select_option("#id_channel", "facebook")

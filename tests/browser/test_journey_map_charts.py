@@ -47,16 +47,11 @@ def shop_with_traffic():
 
 
 def test_the_owner_reads_the_charts_filters_a_category_and_adds_a_brake(browser, live_server, shot,
-                                                                          django_user_model):
+                                                                          sign_in_owner):
     dairy = shop_with_traffic()
-    django_user_model.objects.create_superuser(username="owner", email="owner@example.com", password="pw-owner-1")
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.goto(live_server.url + "/admin/login/?next=/admin/journey/journeymap/")
-    page.fill("input[name=username]", "owner")
-    page.fill("input[name=password]", "pw-owner-1")
-    page.locator("input[type=submit], button[type=submit]").first.click()
-    page.wait_for_url(re.compile(r".*/admin/journey/journeymap/"))
+    sign_in_owner(page, "/admin/journey/journeymap/")
 
     # Charts are drawn: the funnel bars, the time series, the sparklines.
     assert page.locator("#jm-funnel-svg rect").count() >= 4

@@ -139,15 +139,10 @@ def test_the_basket_shows_the_cross_sell_and_a_click_is_recorded_with_its_list_a
     phone.close()
 
 
-def test_a_spanish_speaking_owner_sees_the_journey_map_in_spanish(browser, live_server, shot, django_user_model):
-    django_user_model.objects.create_superuser(username="owner", email="owner@example.com", password="pw-owner-1")
+def test_a_spanish_speaking_owner_sees_the_journey_map_in_spanish(browser, live_server, shot, sign_in_owner):
     context = browser.new_context(locale="es-ES", extra_http_headers={"Accept-Language": "es"})
     page = context.new_page()
-    page.goto(live_server.url + "/admin/login/?next=/admin/journey/journeymap/")
-    page.fill("input[name=username]", "owner")
-    page.fill("input[name=password]", "pw-owner-1")
-    page.locator("input[type=submit], button[type=submit]").first.click()
-    page.wait_for_url(re.compile(r".*/admin/journey/journeymap/"))
+    sign_in_owner(page, "/admin/journey/journeymap/")
     phases = page.locator("[data-phase] h2").all_inner_texts()
     assert [p.split()[0] for p in phases] == ["Atraer", "Convencer", "Vender", "Fidelizar"]
     assert "Recuperación de carritos abandonados" in page.inner_text("body")

@@ -22,20 +22,14 @@ def drawn(locator):
     return box is not None and box["width"] > 50 and box["height"] > 10 and shapes > 0
 
 
-def test_the_owner_reads_the_map_creates_a_campaign_and_copies_its_link(browser, live_server, shot,
-                                                                        django_user_model):
+def test_the_owner_reads_the_map_creates_a_campaign_and_copies_its_link(browser, live_server, shot, sign_in_owner):
     shop_with_traffic()
-    django_user_model.objects.create_superuser(username="owner", email="owner@example.com", password="pw-owner-1")
     context = browser.new_context(viewport={"width": 1400, "height": 1000},
                                   permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
 
     # Sign in, then find the journey map from the admin's index.
-    page.goto(live_server.url + "/admin/")
-    page.fill("input[name=username]", "owner")
-    page.fill("input[name=password]", "pw-owner-1")
-    page.locator("input[type=submit], button[type=submit]").first.click()
-    page.wait_for_url(re.compile(r".*/admin/$"))
+    sign_in_owner(page, "/admin/")
     page.locator("#content-main").get_by_role("link", name="Journey map", exact=True).first.click()
     page.wait_for_url(re.compile(r".*/admin/journey/journeymap/$"))
 

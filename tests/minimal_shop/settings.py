@@ -1,5 +1,6 @@
 """A second, minimal Oscar shop: custom user model, a forked Oscar app, no demo extras, and journey added as
-docs/install.md says.  tests/test_minimal_shop.py runs tests/minimal_shop/smoke.py against it in a child process."""
+docs/install.md says.  tests/shop/test_minimal_shop.py runs tests/minimal_shop/smoke.py against it in a child
+process."""
 
 import os
 

@@ -57,8 +57,9 @@ def _admin_url(tool):
 def build_journey_map(period: str = DEFAULT_PERIOD, now=None, *, start=None, end=None, category=None, product=None,
                       model=None, by=None, mode="closed") -> JourneyMap:
     """Everything the journey map page shows, for a preset ``period`` or the store days ``start``..``end``."""
+    from ...exceptions import FunnelError
     from ..attribution import attribute_orders, scoped_product_ids
-    from ..funnel import FunnelError, as_days, day_start, funnel
+    from ..funnel import as_days, day_start, funnel
 
     if start is not None and end is not None:
         period = CUSTOM

@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from ...core.admin_mixins import ReadOnlyAdminMixin
 from ...core.admin_numbers import BoundedNumbersMixin
 from ..profiles.models import CustomerProfile
 from .models import BirthdayProgram, BirthdayReward
@@ -42,18 +43,13 @@ class BirthdayProgramAdmin(BoundedNumbersMixin, admin.ModelAdmin):
 
 
 @admin.register(BirthdayReward)
-class BirthdayRewardAdmin(admin.ModelAdmin):
+class BirthdayRewardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("user", "year", "birthday", "outcome", "reason", "voucher_code", "created_at")
     list_filter = ("outcome", "year", "reason")
     search_fields = ("user__email", "user__username")
     date_hierarchy = "created_at"
     list_select_related = ("user", "voucher__voucher")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    deletable = True
 
     @admin.display(description=_("voucher"))
     def voucher_code(self, reward):

@@ -41,7 +41,8 @@ class BirthdayProgram(ProgramTerms):
 
     def clean(self):
         super().clean()
-        from ...core.vouchers import InvalidTerms, validate_terms
+        from ...core.vouchers import validate_terms
+        from ...exceptions import InvalidTerms
 
         try:
             validate_terms(self.discount_kind, self.discount_value, self.min_basket)

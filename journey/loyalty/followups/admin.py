@@ -21,6 +21,7 @@ from ...core.admin_numbers import BoundedNumbersMixin
 from ...core.registry import registry
 from ...core.reporting import PERIODS, currency, requested_period, store_time_zone, trim_leading_empty
 from ...core.reporting.mail_chart import build_chart
+from ...exceptions import InvalidTerms
 from ...phases import Phase
 from .. import numbers
 from .models import PostPurchaseProgram, WinbackProgram
@@ -38,7 +39,7 @@ class ProgramForm(forms.ModelForm):
         if kind and value is not None:
             try:
                 vouchers.validate_terms(kind, value, cleaned.get("min_basket") or 0)
-            except vouchers.InvalidTerms:
+            except InvalidTerms:
                 if kind == vouchers.PERCENTAGE:
                     message = _("A percentage discount must be above 0 and at most 100.")
                 else:

@@ -8,7 +8,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from ...core.admin_numbers import BoundedNumbersMixin
-from .importer import ProfileImportError, decode, import_profiles
+from ...exceptions import ProfileImportError
+from .importer import decode, import_profiles
 from .models import CustomerProfile
 from .services import UNCHANGED, language_choices, update_profile, validate_birthday
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext
 
-from ...exceptions import JourneyError
+from ...exceptions import ProfileImportError
 from .models import CustomerProfile
 from .services import update_profile, validate_birthday
 
@@ -50,11 +50,6 @@ UTF8_LETTER = re.compile(rb"\xc3[\x80-\xbf]")  # À-ÿ in UTF-8; as Windows-1252
 MAX_CELL = {"email": 254, "consent_text": 5000}
 DEFAULT_MAX_CELL = 500
 SHOWN = 40  # characters of a bad cell quoted back in a message
-
-
-class ProfileImportError(JourneyError, ValueError):
-    """The file as a whole cannot be imported (not CSV text, empty, no header, no email column, a line that cannot be
-    read); the message says what is wrong and nothing is imported."""
 
 
 @dataclass

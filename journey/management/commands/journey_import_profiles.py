@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
 
 from journey.conf import tool_installed
+from journey.exceptions import ProfileImportError
 
 
 class Command(BaseCommand):
@@ -18,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, file, dry_run, source, **options):
         if not tool_installed("journey.loyalty"):
             raise CommandError("journey.loyalty is not in JOURNEY['TOOLS']: the customer profiles are switched off.")
-        from journey.loyalty.profiles.importer import ProfileImportError, decode, import_profiles
+        from journey.loyalty.profiles.importer import decode, import_profiles
 
         try:
             with open(file, "rb") as handle:

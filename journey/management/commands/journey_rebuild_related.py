@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from journey.core import jobs
-from journey.exceptions import JobBusy
-from journey.related.services import REBUILD_JOB, RebuildError, rebuild
+from journey.exceptions import JobBusy, RebuildError
+from journey.related.services import REBUILD_JOB, rebuild
 
 # Before this, no shop had orders (and a window counted back from it would fall off the calendar).
 EARLIEST = datetime(1970, 1, 1).date()
