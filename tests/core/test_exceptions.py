@@ -8,6 +8,7 @@ import journey
 from journey import exceptions
 from journey.exceptions import JourneyError
 
+
 def journey_modules():
     for info in pkgutil.walk_packages(journey.__path__, prefix="journey."):
         if ".migrations." in info.name or info.name.endswith(".migrations"):

@@ -21,7 +21,6 @@ from journey.recovery import services
 from journey.recovery.models import BasketActivity, RecoveryStep
 from journey.recovery.numbers import recovery_numbers
 from journey.test.factories import basket_with, make_idle
-
 from tests.conftest import BROWSER_USER_AGENT
 
 pytestmark = [pytest.mark.django_db]
