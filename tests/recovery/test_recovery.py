@@ -89,7 +89,8 @@ def test_the_sequence_sends_each_mail_when_it_is_due_and_only_then():
     first = mail.outbox[0]
     assert first.anymail_test_params["tags"] == ["journey", "recovery", "recovery"]
     assert first.anymail_test_params["metadata"]["journey_message_id"] == str(sent.order_by("step")[0].pk)
-    assert "List-Unsubscribe-Post" not in first.extra_headers  # one-click needs https (tests/core/test_outbox_reliability)
+    # one-click needs https (tests/core/test_outbox_reliability)
+    assert "List-Unsubscribe-Post" not in first.extra_headers
     assert first.extra_headers["List-Unsubscribe"].startswith("<http://testserver/journey/u/")
 
 

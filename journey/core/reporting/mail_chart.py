@@ -120,8 +120,11 @@ def _bucket(days: list[Day], max_columns: int) -> tuple[list[Bucket], str]:
     ], unit
 
 
-def build_chart(days: list[Day], *, currency: str = "", width=720, height=260, max_columns=92) -> Chart:
-    """Lay out daily rows (grouped by week or month when there are many) for the SVG template."""
+def build_chart(days: list[Day], *, currency: str = "", width=720, height=260, max_columns=92,
+                column_title=None) -> Chart:
+    """Lay out daily rows (grouped by week or month when there are many) for the SVG template
+    (journey/admin/_mail_chart.html).  ``column_title``: the hover text of a column, a translated format with
+    ``when``, ``sent``, ``clicked``, ``recovered``, ``revenue`` and ``currency`` (default: recovery's words)."""
     left, right, top, bottom = 44, 64, 12, 28
     buckets, unit = _bucket(days, max_columns)
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -136,9 +139,9 @@ def build_chart(days: list[Day], *, currency: str = "", width=720, height=260, m
         clicked_h = plot_h * b.clicked / max_count
         revenue_y = top + plot_h - float(Decimal(plot_h) * b.revenue / max_revenue)
         label = b.first.isoformat() if b.first == b.last else f"{b.first.isoformat()} – {b.last.isoformat()}"
-        title = gettext(
+        title = (column_title or gettext(
             "%(when)s: %(sent)d mailed, %(clicked)d clicked, %(recovered)d recovered (%(revenue)s %(currency)s)"
-        ) % {"when": label, "sent": b.sent, "clicked": b.clicked, "recovered": b.recovered,
+        )) % {"when": label, "sent": b.sent, "clicked": b.clicked, "recovered": b.recovered,
              "revenue": format_money(b.revenue), "currency": currency}
         column = ChartColumn(
             bucket=b, x=round(x, 2), width=round(slot, 2), sent_x=round(x + slot * 0.1, 2),

@@ -142,7 +142,9 @@ def retain_report(admin_site, request):
         "program": program,
         "numbers": figures,
         "headline": headline,
-        "chart": build_chart(days, currency=money),
+        "chart": build_chart(days, currency=money, column_title=gettext(
+            "%(when)s: %(sent)d mailed, %(clicked)d clicked, %(recovered)d orders with a voucher "
+            "(%(revenue)s %(currency)s)")),
         "periods": [(key, label) for key, (label, _days) in PERIODS.items()],
         "period": period,
         "start_day": start.astimezone(tz).date(),
