@@ -75,7 +75,7 @@ def test_manage_py_check_names_each_unusable_tool_package_instead_of_failing_to_
     from pathlib import Path
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings_bad_tools"}
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=Path(__file__).resolve().parent.parent,
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=Path(__file__).resolve().parents[2],
                             env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
