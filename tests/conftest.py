@@ -44,6 +44,17 @@ def anymail_test_backend(settings):
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the settings' language: a request with ``Accept-Language: es`` (LocaleMiddleware) leaves
+    Spanish active in the test's thread, which the next test would otherwise inherit."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     from django.core.cache import cache
 
