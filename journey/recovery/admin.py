@@ -30,8 +30,8 @@ from ..core.admin_mixins import ReadOnlyAdminMixin
 from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.models import Message
 from ..core.registry import Metric
-from ..core.reporting import PERIODS, currency, requested_period, store_time_zone, trim_leading_empty
-from ..core.reporting.mail_chart import build_chart
+from ..core.reporting import PERIODS, currency, requested_period, store_time_zone
+from ..core.reporting.mail_chart import build_chart, trim_quiet_start
 from ..related.api import related_for_basket
 from .mail import basket_context
 from .models import BasketActivity, RecoveryStep
@@ -293,11 +293,6 @@ class RecoveryStepAdmin(BoundedNumbersMixin, admin.ModelAdmin):
 
 
 # Basket activity -------------------------------------------------------------------------------------------------
-def _trim_leading_zeros(days, keep=30):
-    """Long periods ("all time"): start the chart at the first day with something to show."""
-    return trim_leading_empty(days, lambda d: d.sent or d.clicked or d.recovered, keep)
-
-
 @admin.register(BasketActivity)
 class BasketActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every basket journey tracks, read-only; each one's page tells its story, and ``report/`` the numbers."""
@@ -351,7 +346,7 @@ class BasketActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         numbers = recovery_numbers(start, end)
         days = daily_series(start, end)
         if len(days) > 92:
-            days = _trim_leading_zeros(days)
+            days = trim_quiet_start(days)
         money = currency()
         tz = store_time_zone()
         headline = [

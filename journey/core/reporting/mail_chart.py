@@ -19,7 +19,7 @@ from django.db.models.functions import TruncDate
 from django.utils.translation import gettext
 
 from .charts import PlotArea, bucket_key, bucket_unit, format_count, format_money, nice_max
-from .periods import store_time_zone
+from .periods import store_time_zone, trim_leading_empty
 
 ZERO = Decimal("0.00")
 
@@ -56,6 +56,11 @@ def days_between(start: datetime, end: datetime, *, sent: Mapping[date, int], cl
         days.append(Day(day, sent.get(day, 0), clicked.get(day, 0), n, revenue))
         day += timedelta(days=1)
     return days
+
+
+def trim_quiet_start(days: list[Day], keep=30) -> list[Day]:
+    """Long periods ("all time"): start the chart at the first day a mail was sent, clicked or brought something."""
+    return trim_leading_empty(days, lambda d: d.sent or d.clicked or d.recovered, keep)
 
 
 # The chart -------------------------------------------------------------------------------------------------------

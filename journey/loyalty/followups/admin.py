@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from ...core import vouchers
 from ...core.admin_numbers import BoundedNumbersMixin
 from ...core.registry import registry
-from ...core.reporting import PERIODS, currency, requested_period, store_time_zone, trim_leading_empty
-from ...core.reporting.mail_chart import build_chart
+from ...core.reporting import PERIODS, currency, requested_period, store_time_zone
+from ...core.reporting.mail_chart import build_chart, trim_quiet_start
 from ...exceptions import InvalidTerms
 from ...phases import Phase
 from .. import numbers
@@ -131,7 +131,7 @@ def retain_report(admin_site, request):
     figures = numbers.program_numbers(program, start, end)
     days = numbers.daily_series(program, start, end)
     if len(days) > 92:
-        days = trim_leading_empty(days, lambda d: d.sent or d.clicked or d.recovered)
+        days = trim_quiet_start(days)
     money, tz = currency(), store_time_zone()
     headline = numbers.metrics(figures, full=True)
     context = {
