@@ -73,6 +73,10 @@ class Message(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         FAILED = "failed", _("Failed")
         SUPPRESSED = "suppressed", _("Suppressed")
+        # Closed unsent by a send gate (journey.core.outbox.gates): the person is in the tool's control group, or
+        # the cross-tool frequency cap dropped the message.
+        HELD_OUT = "held_out", _("Held out (control group)")
+        CAPPED = "capped", _("Held back by the frequency cap")
 
     tool = models.CharField(_("tool"), max_length=32)  # indexed with sent_at (journey_msg_tool_sent)
     kind = models.CharField(_("kind"), max_length=64)

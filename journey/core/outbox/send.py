@@ -18,7 +18,7 @@ from ...conf import journey_settings
 from ...exceptions import AddressRejected, ChannelError, NotEligible, PermanentChannelError, TransientChannelError
 from .. import suppression, tokens
 from ..models import Message, Suppression
-from . import channels
+from . import channels, gates
 from .claim import claim_due
 from .kinds import get_kind
 from .links import describe
@@ -34,16 +34,19 @@ class SendReport:
     retried: int = 0
     cancelled: int = 0
     suppressed: int = 0
+    held: int = 0  # closed by a send gate (control group, frequency cap)
+    deferred: int = 0  # put back on the schedule by a send gate
     render_seconds: float = 0.0
     send_seconds: float = 0.0
 
     def add(self, other: SendReport):
-        for name in ("sent", "failed", "retried", "cancelled", "suppressed", "render_seconds", "send_seconds"):
+        for name in ("sent", "failed", "retried", "cancelled", "suppressed", "held", "deferred", "render_seconds",
+                     "send_seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def __str__(self):
         return (f"sent {self.sent}, failed {self.failed}, retried {self.retried}, cancelled {self.cancelled}, "
-                f"suppressed {self.suppressed}")
+                f"suppressed {self.suppressed}, held {self.held}, deferred {self.deferred}")
 
 
 def send_claimed(ids, *, claimed_at=None) -> SendReport:
@@ -95,6 +98,15 @@ def _send_claimed(ids, raw_tokens=frozenset(), claimed_at=None) -> SendReport:
         return report
     started = time.perf_counter()
     suppressed = suppression.suppressed_messages([m for m in messages if m.marketing])
+    verdicts = gates.decide([m for m in messages if m.pk not in suppressed])
+    if verdicts:
+        for message in messages:
+            if message.pk in verdicts and gates.apply(message, verdicts[message.pk]):
+                if isinstance(verdicts[message.pk], gates.Hold):
+                    report.held += 1
+                else:
+                    report.deferred += 1
+        messages = [m for m in messages if m.pk not in verdicts]
     contexts = _prepare(messages, suppressed)
     going_out = [m for m in messages if m.pk not in suppressed and not isinstance(contexts.get(m.pk), NotEligible)]
     backends = _Backends()
