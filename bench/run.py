@@ -89,7 +89,8 @@ def smoke_database(env):
                        env={**env, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "shop.settings"})
     try:
         subprocess.run([sys.executable, "manage.py", "load_demo", "--size", "tiny", "--no-progress", "-v", "0"],
-                       cwd=ROOT, check=True, env={**env, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "shop.settings"})
+                       cwd=ROOT, check=True,
+                       env={**env, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "shop.settings"})
     except BaseException:
         remove()
         raise

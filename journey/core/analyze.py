@@ -1,4 +1,4 @@
-"""``analyze_after_bulk_write``: ANALYZE what a bulk writer wrote (PostgreSQL), so query plans never wait for autovacuum.
+"""``analyze_after_bulk_write``: ANALYZE what a bulk writer wrote (PostgreSQL): plans never wait for autovacuum.
 
 PostgreSQL plans a query from each table's statistics (``pg_class.reltuples``, ``pg_statistic``).  A table filled by
 COPY or a large INSERT keeps the statistics it had before -- none at all for a new table -- until autovacuum's

@@ -1,4 +1,4 @@
-"""Bulk writers ANALYZE what they wrote (PostgreSQL): query plans must not wait for autovacuum, which may be late or off.
+"""Bulk writers ANALYZE what they wrote (PostgreSQL): query plans must not wait for autovacuum (late, or off).
 
 Each test first ANALYZEs the (empty) tables, so ``pg_class.reltuples`` says 0; a bulk writer that analyses afterwards
 leaves the real row count there (ANALYZE reads every row of a table this small), one that does not leaves 0.
