@@ -4,7 +4,8 @@
     related_for_basket(basket, limit=4, request=None) -> list[Product]
 
 Both read the live build's lists with **one query**: the entries, the related products, their product class, their
-first stock record, primary image and whether they have options all come from one SELECT, and the products are
+first stock record, primary image and whether they have options all come from one SELECT (planned the same way
+whatever the tables' statistics: see ``_first``), and the products are
 handed out with Oscar's prefetch caches filled, so Oscar's own product card (``oscar/catalogue/partials/product.html``)
 and its strategy render them without further queries.  What the shop's strategy says cannot be bought is dropped,
 as are products that are not public, the product itself and (for a basket) what is already in it.
@@ -13,9 +14,11 @@ as are products that are not public, the product itself and (for a basket) what 
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import CharField, Exists, F, OuterRef, Subquery
+from django.db.models.functions import Cast, JSONObject
 from oscar.core.loading import get_class, get_model
 
 from ..conf import journey_settings
@@ -34,20 +37,29 @@ STOCK_FIELDS = ("id", "partner_id", "partner_sku", "price_currency", "price", "n
 OVERFETCH = 3  # fetch more than asked: some may turn out unavailable
 
 
+def _first(queryset, *order):
+    """``queryset``'s first row in ``order``, asked so that the planner always reads the related product's own rows
+    through their ``product_id`` index and sorts those few: ordering by ``column + 0`` matches no index.  Ordered by
+    the bare column, on stale statistics (a table bulk-loaded since the last ANALYZE) PostgreSQL walked the whole
+    primary key looking for the product's first row -- 97 ms per list instead of 1.5 ms."""
+    return queryset.order_by(*(F(name) + 0 for name in order))
+
+
 def _entries(**filters):
-    stock = StockRecord.objects.filter(product=OuterRef("related_id")).order_by("id")
-    image = ProductImage.objects.filter(product=OuterRef("related_id")).order_by("display_order", "id")
-    annotations = {f"sr_{name}": Subquery(stock.values(name)[:1]) for name in STOCK_FIELDS}
-    annotations.update(
-        img_id=Subquery(image.values("id")[:1]),
-        img_original=Subquery(image.values("original")[:1]),
-        has_class_options=Exists(Option.objects.filter(productclass=OuterRef("related__product_class_id"))),
-        has_own_options=Exists(Option.objects.filter(product=OuterRef("related_id"))),
-    )
+    # Each related product's first stock record and first image: one correlated subquery each, returning the row's
+    # columns as one JSON object (the price as text: exact); eight subqueries, one per column, cost eight lookups.
+    stock = _first(StockRecord.objects.filter(product=OuterRef("related_id")), "id")
+    stock_row = JSONObject(**{name: Cast(name, CharField()) if name == "price" else F(name) for name in STOCK_FIELDS})
+    image = _first(ProductImage.objects.filter(product=OuterRef("related_id")), "display_order", "id")
     return (
         RelatedProduct.objects.filter(build__status=RelatedBuild.Status.LIVE, related__is_public=True, **filters)
         .select_related("related", "related__product_class", "related__parent", "related__parent__product_class")
-        .annotate(**annotations)
+        .annotate(
+            stock_row=Subquery(stock.values(row=stock_row)[:1]),
+            image_row=Subquery(image.values(row=JSONObject(id="id", original="original"))[:1]),
+            has_class_options=Exists(Option.objects.filter(productclass=OuterRef("related__product_class_id"))),
+            has_own_options=Exists(Option.objects.filter(product=OuterRef("related_id"))),
+        )
     )
 
 
@@ -56,11 +68,14 @@ def _hydrate(entry):
     product = entry.related
     caches = getattr(product, "_prefetched_objects_cache", None) or {}
     records = []
-    if entry.sr_id is not None:
-        records.append(StockRecord(product=product, **{name: getattr(entry, f"sr_{name}") for name in STOCK_FIELDS}))
+    if entry.stock_row:
+        row = dict(entry.stock_row)
+        row["price"] = None if row.get("price") is None else Decimal(row["price"])
+        records.append(StockRecord(product=product, **row))
     images = []
-    if entry.img_id is not None:
-        images.append(ProductImage(id=entry.img_id, product=product, original=entry.img_original, display_order=0))
+    if entry.image_row:
+        images.append(ProductImage(id=entry.image_row["id"], product=product, original=entry.image_row["original"],
+                                   display_order=0))
     caches.update(stockrecords=records, images=images)
     product._prefetched_objects_cache = caches
     product.has_product_class_options = entry.has_class_options
