@@ -1,7 +1,7 @@
 """`make bench`: run every benchmark script and print its table.
 
 Arguments are passed to every script (each ignores what it does not know), e.g. ``bench/run.py --requests 20``.
-``--only NAME[,NAME]`` runs only the named scripts (storefront, recovery_scan, outbox_throughput,
+``--only NAME[,NAME]`` runs only the named scripts (storefront, fresh_load, recovery_scan, outbox_throughput,
 related_rebuild, related_quality, …: the module names in SCRIPTS).
 
 Exits non-zero when a script fails or a table shows a missed target (``MISSED``, see ``bench.common.verdict``).
@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = [
     "bench.storefront",
+    "bench.fresh_load",
     "bench.recovery_scan",
     "bench.outbox_throughput",
     "bench.related_rebuild",

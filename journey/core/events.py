@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -189,6 +189,8 @@ class Capture:
     orders: dict = field(default_factory=dict)
     # Objects the receivers already hold, so rendering a queued GA4 event does not load them again.
     objects: dict = field(default_factory=dict)
+    # Small writes of the tools (key -> (sql, params), the last per key wins), sent with the events' INSERT.
+    writes: dict = field(default_factory=dict)
 
 
 _current: ContextVar[Capture | None] = ContextVar("journey_capture", default=None)
@@ -284,11 +286,46 @@ def record(kind, *, immediate=False, **fields):
         return None
 
 
+def write_with_events(key, sql, params) -> None:
+    """Run one write statement (an upsert of a tool's bookkeeping row, e.g. recovery's basket activity): at once
+    outside a request, or -- while journey captures a request or a :func:`buffered` block -- at its end, in the same
+    statement as the events' INSERT on PostgreSQL (``WITH w AS (write) INSERT INTO events …``), so a page that changes
+    a basket and records an event pays one query for both.  ``key`` names the row: a later write with the same key
+    replaces an earlier one (a basket changed three times in one request is written once).  The statement must not
+    fail when its row's parent went away meanwhile (guard it with ``WHERE EXISTS``)."""
+    capture = _current.get()
+    if capture is None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        return
+    capture.writes.pop(key, None)  # keep the order of the last writes
+    capture.writes[key] = (sql, list(params))
+
+
 def flush(capture: Capture) -> int:
-    """Write the buffered events of ``capture`` with one INSERT; returns how many.  Never raises."""
+    """Write the buffered events of ``capture`` with one INSERT (with the buffered writes, on PostgreSQL in the same
+    statement); returns how many events.  Never raises."""
     from .models import JourneyEvent
 
     rows, capture.events = capture.events, []
+    writes, capture.writes = list(capture.writes.values()), {}
+    if not rows and not writes:
+        return 0
+    if connection.vendor == "postgresql" and (len(writes) + bool(rows)) > 1:
+        try:
+            sql, params = _one_statement(JourneyEvent, rows, writes)
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+            return len(rows)
+        except Exception:  # noqa: BLE001 - logged; each part is tried on its own below
+            logger.exception("journey: could not write %d events and %d writes in one statement", len(rows),
+                             len(writes))
+    for sql, params in writes:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+        except Exception:  # noqa: BLE001 - logged; the response goes out anyway
+            logger.exception("journey: a buffered write failed")
     if not rows:
         return 0
     try:
@@ -300,3 +337,21 @@ def flush(capture: Capture) -> int:
         logger.exception("journey: could not write %d buffered events", len(rows))
         return 0
     return len(rows)
+
+
+def _one_statement(model, rows, writes):
+    """``WITH w0 AS (write 0), … INSERT INTO events …`` (PostgreSQL runs every data-modifying WITH part once, read or
+    not); without events the last write is the main statement."""
+    from django.db.models.sql import InsertQuery
+
+    parts, params = [], []
+    for sql, write_params in writes if rows else writes[:-1]:
+        parts.append(f"journey_w{len(parts)} AS ({sql})")
+        params += write_params
+    if rows:
+        query = InsertQuery(model)
+        query.insert_values([f for f in model._meta.concrete_fields if not f.primary_key], rows)
+        [(main, main_params)] = query.get_compiler(connection=connection).as_sql()
+    else:
+        main, main_params = writes[-1]
+    return f"WITH {', '.join(parts)} {main}", params + list(main_params)

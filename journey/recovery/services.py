@@ -22,7 +22,7 @@ from oscar.core.loading import get_class, get_model
 
 from .. import signals
 from ..conf import journey_settings
-from ..core import outbox, suppression
+from ..core import events, outbox, suppression
 from ..core.models import Message
 from ..core.reporting import store_time_zone
 from .models import BasketActivity, RecoveryStep
@@ -46,7 +46,9 @@ _TOUCH_COLUMNS = (
 
 
 def touch(basket_id, *, owner=None, now=None):
-    """Record that a basket changed: one statement (an upsert), so the storefront pays one query per change.
+    """Record that a basket changed: one statement (an upsert), so the storefront pays one query per change -- and
+    during a request none of its own: it goes with the request's events (``events.write_with_events``; a basket
+    changed several times in a request is written once, at its end).
     A basket that changes during its sequence goes back to 'active' (its pending mails are void, see recovery.mail),
     so the clock restarts; ``owner`` refreshes the account's email."""
     if not basket_id:
@@ -62,17 +64,18 @@ def touch(basket_id, *, owner=None, now=None):
     update = ["last_activity_at", "state", "updated_at"]
     if email:
         update += ["user_id", "email", "email_source", "email_captured_at"]
-    table = connection.ops.quote_name(BasketActivity._meta.db_table)
+    quote = connection.ops.quote_name
+    table, baskets = quote(BasketActivity._meta.db_table), quote(Basket._meta.db_table)
+    # Written at the end of the request: the basket may be gone by then (deleted, its rows with it), hence EXISTS.
     sql = (
         f"INSERT INTO {table} ({', '.join(_TOUCH_COLUMNS)}) "  # noqa: S608 - names are ours
-        f"VALUES ({', '.join(['%s'] * len(_TOUCH_COLUMNS))}) "
+        f"SELECT {', '.join(['%s'] * len(_TOUCH_COLUMNS))} WHERE EXISTS (SELECT 1 FROM {baskets} WHERE id = %s) "
         f"ON CONFLICT (basket_id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in update)}"
     )
     field = BasketActivity._meta.get_field
     params = [field(c.removesuffix("_id") if c in ("basket_id", "user_id") else c).get_db_prep_value(values[c],
               connection) for c in _TOUCH_COLUMNS]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    events.write_with_events(f"recovery.touch:{basket_id}", sql, [*params, basket_id])
 
 
 def prefill_guest_email(request, email=None):

@@ -6,8 +6,9 @@
     {% journey_cross_sell basket %}            "complete your basket" on the basket page (phase Sell)
 
 Each renders ``journey/related/product_list.html`` (override it in your shop), which reuses Oscar's product card.
-For anonymous visitors the rendered list is cached for RELATED_CACHE_SECONDS per live build and language, with the
-CSRF token of the cards' add-to-basket forms put back per request, so a product page pays almost nothing for it.
+For anonymous visitors the rendered list is cached for RELATED_CACHE_SECONDS per live build and language (and kept
+by the process for PROCESS_CACHE_SECONDS in front of the shared cache), with the CSRF token of the cards'
+add-to-basket forms put back per request, so a product page pays almost nothing for it.
 With ``journey.related`` left out of JOURNEY["TOOLS"] the tags render nothing (a shop's templates keep loading them).
 """
 
@@ -22,6 +23,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from ..conf import journey_settings, tool_installed
+from ..core.memo import ProcessMemo
 from . import api
 from .models import ListKind, Source
 
@@ -29,6 +31,8 @@ register = template.Library()
 PACKAGE = "journey.related"
 TEMPLATE = "journey/related/product_list.html"
 CSRF_PLACEHOLDER = "journeycsrfplaceholder0000000000"
+HTML_MEMO_ENTRIES = 256  # rendered lists kept per process (a few kB each)
+_html_memo = ProcessMemo(max_entries=HTML_MEMO_ENTRIES)
 
 
 def _render(context, key_parts, fetch, kind, title, anchor):
@@ -49,11 +53,18 @@ def _render(context, key_parts, fetch, kind, title, anchor):
     if build_id is None:
         return ""
     key = "journey:related-html:" + ":".join(str(p) for p in (build_id, get_language(), *key_parts))
-    html = cache.get(key)
-    if html is None:
-        html = render_to_string(TEMPLATE, {**context.flatten(), **data, **products_and_title(),
-                                           "csrf_token": CSRF_PLACEHOLDER})
-        cache.set(key, html, journey_settings.RELATED_CACHE_SECONDS)
+
+    def shared():
+        html = cache.get(key)
+        if html is None:
+            html = render_to_string(TEMPLATE, {**context.flatten(), **data, **products_and_title(),
+                                               "csrf_token": CSRF_PLACEHOLDER})
+            cache.set(key, html, journey_settings.RELATED_CACHE_SECONDS)
+        return html
+
+    # The process keeps the lists it showed last for a few seconds (PROCESS_CACHE_SECONDS): a busy page (a product
+    # many are looking at, a basket being edited) skips the round trip to the shared cache.
+    html = _html_memo.get(key, shared)
     if CSRF_PLACEHOLDER in html:
         html = html.replace(CSRF_PLACEHOLDER, get_token(request))
     return mark_safe(html)  # noqa: S308 - rendered by our own template with autoescaping

@@ -460,3 +460,38 @@ def test_recording_a_basket_change_is_one_statement():
     with CaptureQueriesContext(connection) as ctx:
         services.touch(basket.pk)
     assert len(ctx.captured_queries) == 1
+
+
+def test_an_add_to_basket_costs_journey_one_statement_with_its_event(client):
+    """Issue 17: the basket activity upsert goes with the request's events in one statement on PostgreSQL (it was
+    two: the upsert, then the events' INSERT); elsewhere each is its own statement.  Both rows are written."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from journey.core.models import JourneyEvent
+
+    product = create_product(price=Decimal("3.00"), num_in_stock=50)
+    client.post(reverse("basket:add", args=[product.pk]), {"quantity": 1})
+    first = BasketActivity.objects.get().last_activity_at
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.post(reverse("basket:add", args=[product.pk]), {"quantity": 1}).status_code == 302
+    ours = [q["sql"] for q in ctx.captured_queries if "journey_" in q["sql"]]
+    assert len(ours) == (1 if connection.vendor == "postgresql" else 2), ours
+    assert BasketActivity.objects.get().last_activity_at > first
+    assert JourneyEvent.objects.filter(kind="basket_add").count() == 2
+
+
+def test_a_basket_deleted_after_it_changed_in_the_same_request_is_no_error(caplog):
+    """The activity row is written at the end of the request (with its events): a basket deleted meanwhile leaves
+    nothing behind, and the events are still written."""
+    from journey.core import events
+    from journey.core.models import JourneyEvent
+
+    basket = basket_with()
+    with events.buffered():
+        services.touch(basket.pk)
+        events.record(events.Kind.BASKET_ADD, basket_id=basket.pk, device="desktop")
+        basket.delete()
+    assert not BasketActivity.objects.exists()
+    assert JourneyEvent.objects.filter(kind="basket_add").count() == 1
+    assert "could not write" not in caplog.text and "failed" not in caplog.text
