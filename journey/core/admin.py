@@ -45,9 +45,9 @@ class TrackingEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The message log: every mail journey scheduled or sent, read-only."""
 
-    list_display = ("to_email", "tool", "kind", "step", "state", "due_at", "sent_at", "esp_status", "opened_at",
-                    "clicked_at")
-    list_filter = ("state", "tool", "esp_status")
+    list_display = ("to_email", "tool", "kind", "step", "channel", "state", "due_at", "sent_at", "esp_status",
+                    "opened_at", "clicked_at")
+    list_filter = ("state", "tool", "channel", "esp_status")
     search_fields = ("to_email", "esp_message_id")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
@@ -56,12 +56,13 @@ class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["cancel_scheduled"]
     change_form_template = "journey/admin/core/message_change_form.html"
     fieldsets = (
-        (None, {"fields": ("to_email", "tool", "kind", "step", "subject_key", "state", "user", "language",
-                           "marketing")}),
+        (None, {"fields": ("to_email", "channel", "address", "tool", "kind", "step", "subject_key", "state", "user",
+                           "language", "marketing")}),
         (_("Sending"), {"fields": ("created_at", "due_at", "sent_at", "attempts", "closed_at", "close_reason",
                                    "last_error")}),
         (_("Tracking"), {"fields": ("esp_name", "esp_message_id", "esp_status", "delivered_at", "opened_at",
-                                    "clicked_at", "bounced_at", "complained_at", "unsubscribed_at")}),
+                                    "clicked_at", "bounced_at", "complained_at", "unsubscribed_at",
+                                    "dismissed_at")}),
         (_("Context"), {"fields": ("context",), "classes": ("collapse",)}),
     )
 
