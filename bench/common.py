@@ -67,14 +67,32 @@ def postgres_available():
     return ""
 
 
+def run_suffix():
+    """``bench/run.py`` gives each run a unique suffix (BENCH_RUN_SUFFIX) for the scratch databases and files it and
+    its scripts create, so that two runs at once (the SQLite and the PostgreSQL CI jobs, two checkouts) never use
+    the same ones."""
+    return os.environ.get("BENCH_RUN_SUFFIX", "")
+
+
+def scratch_name(name):
+    """``name`` with this run's suffix (once; PostgreSQL names are at most 63 bytes)."""
+    suffix = run_suffix()
+    if not suffix or name.endswith(suffix):
+        return name
+    return name[: 63 - len(suffix)] + suffix
+
+
 def drop_database(name):
+    name = scratch_name(name)
     assert name.startswith(BENCH_DB_PREFIX), name  # never anything but our own scratch databases
     with _admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def create_database(name):
-    """A fresh, migrated database ``name`` (dropped first if a previous run left it); returns its URL."""
+    """A fresh, migrated database ``name`` (with this run's suffix: :func:`scratch_name`; dropped first if a
+    previous run left it); returns its URL."""
+    name = scratch_name(name)
     drop_database(name)
     template = os.environ.get("BENCH_TEMPLATE_DB", "")
     if template:  # bench/run.py --smoke migrated one template: a copy takes seconds, a migration minutes
@@ -92,6 +110,52 @@ def create_database(name):
         drop_database(name)
         sys.exit(f"migrating {name} failed:\n{result.stdout}\n{result.stderr}")
     return url
+
+
+REDIS_CLAIM_KEY = "journey:bench:claim"
+REDIS_SCRATCH_DBS = range(15, 7, -1)  # Redis's default 16 databases; the low numbers are the developers' own
+
+
+def claim_redis_db(base_url):
+    """An empty Redis database for this run, claimed with a key (``REDIS_CLAIM_KEY``, expiring in 2 h) so that a
+    second run at the same time takes another one.  Returns (its URL, a function releasing it: flushes it), or
+    (None, None) when Redis does not answer or every scratch database is taken."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import redis
+
+    token = f"{os.getpid()}-{os.urandom(4).hex()}"
+    for number in REDIS_SCRATCH_DBS:
+        url = urlunsplit(urlsplit(base_url)._replace(path=f"/{number}"))
+        try:
+            client = redis.Redis.from_url(url, socket_connect_timeout=3)
+            if not client.set(REDIS_CLAIM_KEY, token, nx=True, ex=7200):
+                continue  # another run has it
+            if client.dbsize() == 1:
+                def release(client=client):
+                    if client.get(REDIS_CLAIM_KEY) in (None, token.encode()):
+                        client.flushdb()
+                    client.close()
+
+                return url, release
+            client.delete(REDIS_CLAIM_KEY)  # someone's data: not ours to use
+            client.close()
+        except redis.RedisError:
+            return None, None
+    return None, None
+
+
+def redis_keys_besides_claim(client):
+    """How many keys a bench's Redis database holds, not counting bench/run.py's claim."""
+    return client.dbsize() - client.exists(REDIS_CLAIM_KEY)
+
+
+def flush_besides_claim(client):
+    """Empty a bench's Redis database, keeping bench/run.py's claim (run.py flushes it when the run ends)."""
+    claim = client.get(REDIS_CLAIM_KEY)
+    client.flushdb()
+    if claim is not None:
+        client.set(REDIS_CLAIM_KEY, claim, ex=7200)
 
 
 def use_database(url):

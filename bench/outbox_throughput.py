@@ -7,7 +7,8 @@ in this process on 500 more messages, with its queries per mail), and the in-pro
 path (``outbox.send_due(via="tick")``) on 2,000 more messages.
 
 Needs PostgreSQL (as bench.recovery_scan) and Redis: BENCH_REDIS_URL, default redis://<REDIS_URL's host or
-127.0.0.1:6379>/7 — a database nobody else uses; the bench refuses a non-empty one and flushes it at the end.
+127.0.0.1:6379>/7 — a database nobody else uses; the bench refuses a non-empty one and flushes it at the end
+(bench/run.py claims a free one for its run and passes it in BENCH_REDIS_URL).
 Creates, migrates and drops the database ``journey_bench_outbox`` (``--keep`` keeps it).
 
 Each message has its own guest basket (1-4 lines of 300 products) and a BasketActivity 'in_sequence' with the
@@ -350,8 +351,10 @@ def main():
     from bench.common import (
         create_database,
         drop_database,
+        flush_besides_claim,
         machine_load,
         postgres_available,
+        redis_keys_besides_claim,
         table,
         use_database,
         verdict,
@@ -366,7 +369,7 @@ def main():
 
     try:
         client = redis.Redis.from_url(broker, socket_connect_timeout=3)
-        size = client.dbsize()
+        size = redis_keys_besides_claim(client)
     except redis.RedisError as exc:
         print(f"\nOutbox throughput: SKIPPED (needs Redis at {broker}: {exc})")
         return
@@ -400,7 +403,7 @@ def main():
         connections.close_all()
         if not args.keep:
             drop_database(DB_NAME)
-        client.flushdb()
+        flush_besides_claim(client)
         client.close()
     report(worker, sample, tick, lines_per_basket, setup, time.perf_counter() - bench_started, table, verdict)
     print(f"Machine: {load_before} before, {os.getloadavg()[0]:.1f} after")

@@ -10,6 +10,7 @@ Exits non-zero when a script fails or a table shows a missed target (``MISSED``,
 """
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -36,36 +37,64 @@ SMOKE_DB = "journey_bench_smoke"
 SMOKE_TEMPLATE = "journey_bench_smoke_template"
 
 
+def start_run(env):
+    """This run's unique suffix (BENCH_RUN_SUFFIX: the scratch databases, files and the Redis database of two runs at
+    once never meet) and a Redis database of its own for the benches that need one (BENCH_REDIS_URL, unless set).
+    Returns a function that releases what it claimed."""
+    sys.path.insert(0, str(ROOT))
+    from bench.common import claim_redis_db
+
+    suffix = f"_{os.getpid()}_{secrets.token_hex(3)}"
+    env["BENCH_RUN_SUFFIX"] = os.environ["BENCH_RUN_SUFFIX"] = suffix
+    release = None
+    if not env.get("BENCH_REDIS_URL"):
+        url, release = claim_redis_db(env.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+        if url:
+            env["BENCH_REDIS_URL"] = url
+    return release or (lambda: None)
+
+
 def smoke_database(env):
     """For --smoke: a scratch database with the tiny demo (``load_demo --size tiny``) for the benches that read the demo
     catalogue -- PostgreSQL when a server answers (so the PostgreSQL-only benches run too), else SQLite under var/.
-    Returns a function that removes it."""
+    Its name carries this run's suffix (``start_run``).  Returns a function that removes it."""
     sys.path.insert(0, str(ROOT))
-    from bench.common import create_database, drop_database, postgres_available
+    from bench.common import create_database, drop_database, postgres_available, scratch_name
 
+    database = scratch_name(SMOKE_DB)
     if not postgres_available():
-        create_database(SMOKE_TEMPLATE)  # migrated once; every bench's own database is a copy of it
-        env["BENCH_TEMPLATE_DB"] = os.environ["BENCH_TEMPLATE_DB"] = SMOKE_TEMPLATE
-        url = create_database(SMOKE_DB)
+        template = scratch_name(SMOKE_TEMPLATE)
+        create_database(template)  # migrated once; every bench's own database is a copy of it
+        env["BENCH_TEMPLATE_DB"] = os.environ["BENCH_TEMPLATE_DB"] = template
 
         def remove():
-            drop_database(SMOKE_DB)
-            drop_database(SMOKE_TEMPLATE)
+            drop_database(database)
+            drop_database(template)
+
+        try:
+            url = create_database(database)
+        except BaseException:
+            remove()
+            raise
     else:
-        path = ROOT / "var" / "bench-smoke.sqlite3"
+        path = ROOT / "var" / f"bench-smoke{env['BENCH_RUN_SUFFIX']}.sqlite3"
         path.parent.mkdir(exist_ok=True)
-        for stale in path.parent.glob(path.name + "*"):
-            stale.unlink()
         url = f"sqlite:///{path}"
-        subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, check=True,
-                       env={**env, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "shop.settings"})
 
         def remove():
             for stale in path.parent.glob(path.name + "*"):
                 stale.unlink()
-    subprocess.run([sys.executable, "manage.py", "load_demo", "--size", "tiny", "--no-progress", "-v", "0"], cwd=ROOT,
-                   check=True, env={**env, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "shop.settings"})
-    env.update(DATABASE_URL=url, BENCH_DEMO_URL=url, BENCH_SMOKE_DB=SMOKE_DB)
+
+        subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, check=True,
+                       env={**env, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "shop.settings"})
+    try:
+        subprocess.run([sys.executable, "manage.py", "load_demo", "--size", "tiny", "--no-progress", "-v", "0"],
+                       cwd=ROOT, check=True,
+                       env={**env, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "shop.settings"})
+    except BaseException:
+        remove()
+        raise
+    env.update(DATABASE_URL=url, BENCH_DEMO_URL=url, BENCH_SMOKE_DB=database)
     return remove
 
 
@@ -105,12 +134,12 @@ def select(argv):
 if __name__ == "__main__":
     scripts, args = select(sys.argv[1:])
     env = dict(os.environ)
-    remove = None
-    if "--smoke" in args:
-        env["BENCH_SMOKE"] = "1"
-        remove = smoke_database(env)
+    cleanups = [start_run(env)]
     failed, missed = [], []
     try:
+        if "--smoke" in args:
+            env["BENCH_SMOKE"] = "1"
+            cleanups.append(smoke_database(env))
         for module in scripts:
             started = time.perf_counter()
             code, miss = run(module, args, env)
@@ -120,8 +149,8 @@ if __name__ == "__main__":
                 missed.append(module)
             print(f"({module}: {time.perf_counter() - started:.0f} s)", flush=True)
     finally:
-        if remove:
-            remove()
+        for cleanup in reversed(cleanups):
+            cleanup()
     if failed:
         print(f"failed: {', '.join(failed)}")
     if missed:

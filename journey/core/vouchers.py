@@ -32,6 +32,7 @@ from .. import signals
 from ..conf import journey_settings
 from ..exceptions import InvalidTerms, JourneyError, VoucherNotRedeemable
 from . import baskets
+from .analyze import analyze_after_bulk_write
 from .models import PersonalValueCondition, PersonalVoucher, VoucherRedemption
 
 logger = logging.getLogger(__name__)
@@ -240,6 +241,7 @@ def _issue_personal_vouchers(wanted, *, purpose, kind, value, valid_days, min_ba
         for binding, voucher in zip(mine, created, strict=True):
             binding.voucher = voucher
         PersonalVoucher.objects.bulk_update(mine, ["voucher"], batch_size=1000)
+        analyze_after_bulk_write(PersonalVoucher, Voucher, through, rows=len(created))
     for binding in mine:
         result[binding.key] = binding
         signals.voucher_issued.send(sender=PersonalVoucher, personal_voucher=binding)

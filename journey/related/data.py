@@ -14,6 +14,8 @@ import numpy as np
 from django.db import connection
 from oscar.core.loading import get_model
 
+from ..core.analyze import analyze_after_bulk_write
+
 Line = get_model("order", "Line")
 Order = get_model("order", "Order")
 
@@ -116,9 +118,7 @@ def write_entries(model, build_id, products, related, kinds, ranks, scores, evid
 
 def analyse(model):
     """ANALYZE the table a bulk write filled (PostgreSQL), so the pages' query plans do not wait for autovacuum."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    analyze_after_bulk_write(model)
 
 
 def _column_types(model):

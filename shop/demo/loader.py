@@ -1046,6 +1046,20 @@ class Loader:
         report.count("Product (indexed)", created=Product.objects.browsable().count())
         self.summary.stages.append(report)
 
+    def analyze(self):
+        """ANALYZE the tables just filled (PostgreSQL): the shop's query plans must not wait for autovacuum (which may
+        be late or off) -- on a fresh load's missing statistics the product page's queries walk whole indexes."""
+        from django.contrib.auth import get_user_model
+
+        from journey.core.analyze import analyze_after_bulk_write
+
+        models = [get_model("catalogue", "Category"), get_model("catalogue", "ProductClass"),
+                  get_model("catalogue", "Product"), get_model("catalogue", "ProductCategory"),
+                  get_model("partner", "Partner"), get_model("partner", "StockRecord"), get_user_model(),
+                  get_model("order", "Order"), get_model("order", "Line")]
+        with self.stage("Statistics (ANALYZE)") as report:
+            report.count("Tables analysed", created=len(analyze_after_bulk_write(*models)))
+
     # Journey activity -------------------------------------------------------------------------------------------------
     def seed_activity(self):
         from .activity import seed_activity
@@ -1134,6 +1148,7 @@ def load_demo(size="small", progress=False, raw=None, today=None, activity=True)
     loader.load_orders()
     loader.update_site()
     loader.rebuild_search_index()
+    loader.analyze()
     if activity:
         loader.seed_activity()
     order = {email: n for n, (email, _) in enumerate([(ADMIN_EMAIL, None), *SHOPPERS])}

@@ -35,6 +35,33 @@ def test_smoke_mode_shows_a_miss_without_enforcing_it(monkeypatch):
     assert verdict(False) == "MISSED"
 
 
+def test_two_runs_at_once_use_their_own_scratch_databases_and_redis_database(monkeypatch):
+    """Two `bench/run.py` at once (the SQLite and the PostgreSQL CI jobs, two checkouts) must not drop each other's
+    scratch databases nor flush each other's Redis database: each run has its own suffix and claims its own Redis
+    database (the names used to be fixed: journey_bench_smoke, Redis db 7)."""
+    from bench import common
+
+    monkeypatch.setenv("BENCH_RUN_SUFFIX", "")
+    monkeypatch.delenv("BENCH_REDIS_URL", raising=False)
+    first, second = {}, {}
+    releases = [run.start_run(first)]
+    try:
+        releases.append(run.start_run(second))
+        assert first["BENCH_RUN_SUFFIX"] != second["BENCH_RUN_SUFFIX"]
+        names = []
+        for env in (first, second):
+            monkeypatch.setenv("BENCH_RUN_SUFFIX", env["BENCH_RUN_SUFFIX"])
+            names.append(common.scratch_name(run.SMOKE_DB))
+            assert common.scratch_name(names[-1]) == names[-1]  # applied once
+            assert names[-1].startswith(common.BENCH_DB_PREFIX) and len(names[-1]) <= 63
+        assert names[0] != names[1]
+        if "BENCH_REDIS_URL" in first or "BENCH_REDIS_URL" in second:
+            assert first.get("BENCH_REDIS_URL") != second.get("BENCH_REDIS_URL")
+    finally:
+        for release in releases:
+            release()
+
+
 @pytest.mark.slow
 def test_every_benchmark_runs_in_smoke_mode():
     """`bench/run.py --smoke`: tiny sizes on a scratch database, every script runs to its table (none crashes)."""

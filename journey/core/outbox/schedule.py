@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .. import suppression
+from ..analyze import analyze_after_bulk_write
 from ..models import Message
 from . import channels
 from .kinds import get_kind
@@ -111,7 +112,9 @@ def schedule_many(new_messages, *, now=None) -> int:
     with connection.cursor() as cursor:
         # The two %s of created_at/updated_at come first in the SQL text, before the arrays of unnest().
         cursor.execute(sql, [now, now] + [values for _type, values in columns.values()])
-        return cursor.rowcount
+        created = cursor.rowcount
+    analyze_after_bulk_write(Message, rows=created)  # the send job's claim plans on fresh statistics
+    return created
 
 
 def cancel(queryset, reason: str, *, now=None) -> int:

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext
 
+from ...core.analyze import analyze_after_bulk_write
 from ...exceptions import ProfileImportError
 from .models import CustomerProfile
 from .services import update_profile, validate_birthday
@@ -199,6 +200,8 @@ def import_profiles(text: str, *, source="import", dry_run=False, now=None) -> I
             _import_batch(batch, report, source, now)
         if dry_run:
             transaction.set_rollback(True)
+        else:  # a large import changes the birthday job's plans: fresh statistics (PostgreSQL)
+            analyze_after_bulk_write(CustomerProfile, rows=report.count("created") + report.count("updated"))
     return report
 
 
