@@ -4,8 +4,8 @@ Retention (a daily job, ``purge_old_data``): events older than ``EVENT_RETENTION
 tracking events) older than ``MESSAGE_RETENTION_DAYS``, consent records older than ``CONSENT_RETENTION_DAYS``,
 deleted in batches of ``RETENTION_BATCH_SIZE`` — safe to run twice or concurrently.  On PostgreSQL the events table
 is partitioned by month (:mod:`journey.core.partitions`): the months entirely older than the cutoff are dropped
-whole, only the month the cutoff falls in (and the DEFAULT partition) is deleted row by row.  A tool with rows of its own to
-age out registers a *purger* from its ``connect()`` (insights: GA4 deliveries, with the events' window)::
+whole, only the month the cutoff falls in (and the DEFAULT partition) is deleted row by row.  A tool with rows of its
+own to age out registers a *purger* from its ``connect()`` (insights: GA4 deliveries, with the events' window)::
 
     def purge_pings(now, batch):          # rows deleted, or None when its window is off
         return privacy.delete_in_batches(Ping.objects.filter(created_at__lt=now - timedelta(days=30)), batch)
