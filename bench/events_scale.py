@@ -104,8 +104,8 @@ def load(now, total, month_count, first_product, products):
         cursor.execute("SET maintenance_work_mem = '512MB'")
         cursor.execute("ALTER TABLE journey_journeyevent ADD CONSTRAINT journey_journeyevent_pkey "
                        "PRIMARY KEY (id, created_at)")
-        for _name, definition in indexes:
-            cursor.execute(definition)
+        for _name, definition in indexes:  # a partitioned index: on the parent and every partition
+            cursor.execute(definition.replace(" ON ONLY ", " ON "))
         cursor.execute("ANALYZE journey_journeyevent")
         cursor.execute("SELECT count(*) FROM journey_journeyevent")
         rows = cursor.fetchone()[0]
