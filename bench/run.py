@@ -29,6 +29,7 @@ SCRIPTS = [
     "bench.loyalty_followups",
     "bench.events_overhead",
     "bench.funnel",
+    "bench.events_scale",
     "bench.webhook_burst",
 ]
 

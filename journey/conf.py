@@ -108,6 +108,9 @@ DEFAULTS = {
     "EVENT_RETENTION_DAYS": 395,
     "MESSAGE_RETENTION_DAYS": 730,
     "CONSENT_RETENTION_DAYS": 3 * 365,
+    # PostgreSQL: the events table has one partition per month; the daily event_partitions job creates the current
+    # month's and this many months ahead (a DEFAULT partition takes any row no month covers).
+    "EVENT_PARTITION_MONTHS_AHEAD": 3,
     # Rows deleted per statement by the retention job.
     "RETENTION_BATCH_SIZE": 5000,
     # Seconds a process keeps a few small cached values (the live related-products build, the version of the live
