@@ -36,7 +36,7 @@ def build(now):
         schedule_many(messages[start:start + 20_000], now=now)
     with connection.cursor() as cursor:
         # Sent over the last 3 days, spread evenly.
-        cursor.execute("UPDATE journey_message SET state = 'sent', sent_at = %s - (id % 4320) * interval '1 minute' "
+        cursor.execute("UPDATE journey_message SET state = 'sent', sent_at = %s - (id %% 4320) * interval '1 minute' "
                        "WHERE kind = 'bench.cap'", [now])
         cursor.execute("ANALYZE journey_message")
 
