@@ -31,6 +31,7 @@ SCRIPTS = [
     "bench.funnel",
     "bench.events_scale",
     "bench.webhook_burst",
+    "bench.frequency_cap",
 ]
 
 

@@ -49,6 +49,15 @@ DEFAULTS = {
     "SEND_STALE_AFTER_SECONDS": 300,
     # An on-site message is shown for this many days after it was sent (then it lapses, unseen or not).
     "ONSITE_MESSAGE_DAYS": 7,
+    # Frequency cap across every tool (docs/mail.md): at most "messages" marketing messages per person (address
+    # and customer account) in any "hours" window, enforced at send time; transactional mail is never capped.
+    # E.g. {"messages": 2, "hours": 24}; optional "max_wait_hours" (default: "hours"): how long a message held back
+    # may wait for room before it is dropped; "channels" (default ["email"]): the channels counted and capped.
+    # None or 0 messages: off.
+    "FREQUENCY_CAP": None,
+    # Priorities for the cap (lower goes first), by message kind or tool key: {"winback": 70, "recovery.step": 5}.
+    # Without an entry, each kind's own (recovery 10, post-purchase 40, birthday 50, win-back 60; 50 otherwise).
+    "MESSAGE_PRIORITIES": {},
     # How long the unsubscribe link in a mail works.
     "UNSUBSCRIBE_TOKEN_DAYS": 365,
     # Consent policy for marketing mail: "notice" (any captured email, with a notice at capture and an

@@ -88,6 +88,7 @@ def prepare_step_batch(messages):
     baskets = _load_baskets([a.basket_id for _m, a in live if not reasons[a.pk]])
     strategy = Selector().strategy()
     related = related_for_baskets(list(baskets.values()), limit=4)
+    withheld = incentives_withheld([(m, a) for m, a in live if not reasons[a.pk]], steps)
     restore_tokens = dict(zip(
         [m.pk for m, a in live if not reasons[a.pk]],
         tokens.issue_many("recovery", [(m.pk, None) for m, a in live if not reasons[a.pk]],
@@ -102,18 +103,54 @@ def prepare_step_batch(messages):
         step = steps.get(message.context.get("step_id"))
         restore = outbox.absolute_url(reverse("journey:restore-basket", args=[restore_tokens[message.pk]]))
         contexts[message.pk] = _step_context(message, activity, basket, step, restore, related.get(basket.pk, []),
-                                             last_delay, strategy if not basket.owner_id else None)
+                                             last_delay, strategy if not basket.owner_id else None,
+                                             withheld=withheld.get(message.pk, ""))
     return contexts
 
 
-def _step_context(message, activity, basket, step, restore, related, last_delay, strategy=None):
+def _cycle_key(activity):
+    return f"recovery:basket:{activity.basket_id}:cycle:{activity.cycle}:"
+
+
+def incentives_withheld(pairs, steps, now=None) -> dict[int, str]:
+    """{message id: why its step's discount is left out} for the (message, activity) pairs whose step carries an
+    incentive (the incentive guard; one query for the batch).  A mail that already carries its voucher (a retry)
+    keeps it; the vouchers of the same sequence never count against it."""
+    days = journey_settings.RECOVERY_INCENTIVE_GUARD_DAYS or 0
+    times = journey_settings.RECOVERY_INCENTIVE_GUARD_REDEMPTIONS or 0
+    asking = [(m, a) for m, a in pairs
+              if getattr(steps.get(m.context.get("step_id")), "incentive", "") and not m.context.get("voucher_id")]
+    if not asking or not (days or times):
+        return {}
+    now = now or timezone.now()
+    history = vouchers.incentive_history(
+        [(m.to_email, m.user_id) for m, _a in asking],
+        since=now - timedelta(days=days) if days else now + timedelta(days=1),
+        counted_purposes=("recovery",) if times else (), ignore_key_prefixes=[_cycle_key(a) for _m, a in asking])
+    withheld = {}
+    for message, _activity in asking:
+        person = history[((message.to_email or "").strip().lower(), message.user_id or None)]
+        if days and person.recent:
+            withheld[message.pk] = f"a journey incentive received or redeemed in the last {days} days"
+        elif times and person.redeemed >= times:
+            withheld[message.pk] = f"{person.redeemed} recovery vouchers redeemed already"
+    return withheld
+
+
+def _step_context(message, activity, basket, step, restore, related, last_delay, strategy=None, withheld=""):
     context = {**basket_context(basket, strategy), "activity": activity, "step": step, "restore_url": restore,
                "mail_template": step.template if step is not None else None, "related_products": related,
                "shop_name": settings.OSCAR_SHOP_NAME,
                "is_last_step": step is not None and step.delay_minutes >= last_delay}
-    if step is not None and step.incentive:
+    if step is not None and step.incentive and withheld:
+        # The incentive guard: the mail goes without the discount; the report counts it.
+        context["incentive_withheld"] = True
+        if message.context.get("incentive_withheld") != withheld:
+            outbox.Message.objects.filter(pk=message.pk).update(
+                context={**message.context, "incentive_withheld": withheld})
+    elif step is not None and step.incentive:
         binding = vouchers.issue_personal_voucher(
-            key=f"recovery:basket:{activity.basket_id}:cycle:{activity.cycle}:step:{step.position}",
+            key=f"{_cycle_key(activity)}step:{step.position}",
             purpose="recovery", kind=step.incentive, value=step.incentive_value,
             valid_days=step.incentive_valid_days, min_basket=step.incentive_min_basket, email=activity.email,
             user=basket.owner, basket_id=None if basket.owner_id else basket.pk,
@@ -153,6 +190,7 @@ def build_saved_basket_context(message):
 
 register_kind(MessageKind(key=MAIL_KIND, tool="recovery", template="journey/mail/recovery",
                           build_context=build_step_context, prepare_batch=prepare_step_batch, tags=("recovery",),
-                          action_url=restore_url))
+                          action_url=restore_url, priority=10))
 register_kind(MessageKind(key=SAVED_BASKET_KIND, tool="recovery", template="journey/mail/saved_basket",
-                          build_context=build_saved_basket_context, tags=("recovery", "saved-basket")))
+                          build_context=build_saved_basket_context, tags=("recovery", "saved-basket"),
+                          priority=5))  # the shopper asked for it just now: first in line

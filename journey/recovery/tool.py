@@ -39,6 +39,10 @@ def metrics(start, end):
     ]
     if numbers.recovery_rate is not None:
         rows.append(Metric(_("Recovery rate"), numbers.recovery_rate, "percent"))
+    if numbers.held_back:
+        rows.append(Metric(_("Held back by the frequency cap"), numbers.held_back))
+    if numbers.incentives_withheld:
+        rows.append(Metric(_("Incentives withheld"), numbers.incentives_withheld))
     return rows
 
 
