@@ -65,7 +65,8 @@ def selection():
     try:
         newest = Order.objects.aggregate(newest=Max("date_placed"))["newest"]
     except Exception as exc:  # noqa: BLE001 - no demo database (or not migrated): the row says why
-        print(json.dumps({"error": f"no full demo database ({str(exc).strip().splitlines()[-1][:120]})"}))
+        reason = str(exc).strip().splitlines()[-1].split("FATAL:")[-1].strip()[:60]
+        print(json.dumps({"error": f"no full demo database ({reason})"}))
         return
     if newest is None:
         print(json.dumps({"error": "the demo database has no orders (run load_demo --size full)"}))
