@@ -6,7 +6,7 @@ Target: >= 200 mails/s for every kind with as many worker processes as the machi
 moment ``journey.send_due_messages`` is sent until every row of the group is ``sent``.  Also reported per kind: the
 render / send / rest split per mail (from the worker's SendReports) and, from ``send_claimed`` run in this process on
 one batch, the queries a batch of 100 takes (a kind's ``prepare_batch`` builds all its contexts with a fixed
-number of queries; the rest is one mark per mail).
+number of queries; the rest is two marks per mail, in one commit).
 
 Needs PostgreSQL (as bench.recovery_scan) and Redis: BENCH_REDIS_URL, default redis://<REDIS_URL's host or
 127.0.0.1:6379>/7 — a database nobody else uses; the bench refuses a non-empty one and flushes it at the end.
@@ -248,7 +248,7 @@ def report(kinds, runs, samples, setup, total, table, verdict):
     print("\n'render' = the batch's contexts (prepare_batch) + templates; 'send' = storing the rendered mail, the ESP "
           "call; 'rest' = loading the batch, suppression, send gates, marking sent, signals.  'x N' = N worker "
           "processes; the target applies to one per core.  Queries: send_claimed of one batch in this process "
-          "(a fixed number per batch, plus one mark per mail).")
+          "(a fixed number per batch, plus two UPDATEs in one commit per mail: its 'call started' and 'sent' marks).")
     for kind in kinds:
         sample = samples[kind.label]
         top = sorted(sample["by_table"].items(), key=lambda kv: -kv[1][0])[:8]
