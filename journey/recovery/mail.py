@@ -88,28 +88,46 @@ def prepare_step_batch(messages):
     baskets = _load_baskets([a.basket_id for _m, a in live if not reasons[a.pk]])
     strategy = Selector().strategy()
     related = related_for_baskets(list(baskets.values()), limit=4)
-    withheld = incentives_withheld([(m, a) for m, a in live if not reasons[a.pk]], steps)
     restore_tokens = dict(zip(
         [m.pk for m, a in live if not reasons[a.pk]],
         tokens.issue_many("recovery", [(m.pk, None) for m, a in live if not reasons[a.pk]],
                           ttl=timedelta(days=journey_settings.RECOVERY_LINK_DAYS), per_object=True),
         strict=True,
     ))
+    going = [(m, a, baskets[a.basket_id], steps.get(m.context.get("step_id"))) for m, a in live if not reasons[a.pk]]
+    withheld = incentives_withheld([(m, a) for m, a, _b, _s in going], steps)
+    bindings = _issue_incentives([g for g in going if g[0].pk not in withheld])
+    remember = []
     for message, activity in live:
         if reasons[activity.pk]:
             contexts[message.pk] = NotEligible(reasons[activity.pk])
-            continue
-        basket = baskets[activity.basket_id]
-        step = steps.get(message.context.get("step_id"))
+    for message, activity, basket, step in going:
         restore = outbox.absolute_url(reverse("journey:restore-basket", args=[restore_tokens[message.pk]]))
-        contexts[message.pk] = _step_context(message, activity, basket, step, restore, related.get(basket.pk, []),
-                                             last_delay, strategy if not basket.owner_id else None,
-                                             withheld=withheld.get(message.pk, ""))
+        contexts[message.pk] = _step_context(activity, basket, step, restore, related.get(basket.pk, []), last_delay,
+                                             strategy if not basket.owner_id else None)
+        binding = bindings.get(message.pk)
+        if step is not None and step.incentive and message.pk in withheld:
+            # The incentive guard: the mail goes without the discount; the report counts it.
+            contexts[message.pk]["incentive_withheld"] = True
+            if message.context.get("incentive_withheld") != withheld[message.pk]:
+                message.context = {**message.context, "incentive_withheld": withheld[message.pk]}
+                remember.append(message)
+        elif binding is not None:
+            contexts[message.pk].update(voucher=binding.voucher, incentive=step)
+            # The restore link applies it: remember which voucher this mail carries.
+            message.context = {**message.context, "voucher_id": binding.voucher_id}
+            remember.append(message)
+    if remember:
+        outbox.Message.objects.bulk_update(remember, ["context"])
     return contexts
 
 
 def _cycle_key(activity):
     return f"recovery:basket:{activity.basket_id}:cycle:{activity.cycle}:"
+
+
+def voucher_key(activity, step) -> str:
+    return f"{_cycle_key(activity)}step:{step.position}"
 
 
 def incentives_withheld(pairs, steps, now=None) -> dict[int, str]:
@@ -137,31 +155,32 @@ def incentives_withheld(pairs, steps, now=None) -> dict[int, str]:
     return withheld
 
 
-def _step_context(message, activity, basket, step, restore, related, last_delay, strategy=None, withheld=""):
-    context = {**basket_context(basket, strategy), "activity": activity, "step": step, "restore_url": restore,
-               "mail_template": step.template if step is not None else None, "related_products": related,
-               "shop_name": settings.OSCAR_SHOP_NAME,
-               "is_last_step": step is not None and step.delay_minutes >= last_delay}
-    if step is not None and step.incentive and withheld:
-        # The incentive guard: the mail goes without the discount; the report counts it.
-        context["incentive_withheld"] = True
-        if message.context.get("incentive_withheld") != withheld:
-            outbox.Message.objects.filter(pk=message.pk).update(
-                context={**message.context, "incentive_withheld": withheld})
-    elif step is not None and step.incentive:
-        binding = vouchers.issue_personal_voucher(
-            key=f"{_cycle_key(activity)}step:{step.position}",
+def _issue_incentives(going):
+    """{message id: PersonalVoucher} for the mails whose step carries an incentive: issued in bulk, one call per
+    step (its terms), idempotent per basket, cycle and step (a retried mail carries the same voucher)."""
+    by_step = {}
+    for message, activity, basket, step in going:
+        if step is not None and step.incentive:
+            by_step.setdefault(step.pk, (step, []))[1].append((message, activity, basket))
+    bindings = {}
+    for step, group in by_step.values():
+        issued = vouchers.issue_personal_vouchers(
+            [vouchers.VoucherFor(key=voucher_key(activity, step), email=activity.email, user_id=basket.owner_id,
+                                 basket_id=None if basket.owner_id else basket.pk)
+             for _message, activity, basket in group],
             purpose="recovery", kind=step.incentive, value=step.incentive_value,
-            valid_days=step.incentive_valid_days, min_basket=step.incentive_min_basket, email=activity.email,
-            user=basket.owner, basket_id=None if basket.owner_id else basket.pk,
+            valid_days=step.incentive_valid_days, min_basket=step.incentive_min_basket,
         )
-        context["voucher"] = binding.voucher
-        context["incentive"] = step
-        # The restore link applies it: remember which voucher this mail carries.
-        outbox.Message.objects.filter(pk=message.pk).update(
-            context={**message.context, "voucher_id": binding.voucher_id}
-        )
-    return context
+        for message, activity, _basket in group:
+            bindings[message.pk] = issued[voucher_key(activity, step)]
+    return bindings
+
+
+def _step_context(activity, basket, step, restore, related, last_delay, strategy=None):
+    return {**basket_context(basket, strategy), "activity": activity, "step": step, "restore_url": restore,
+            "mail_template": step.template if step is not None else None, "related_products": related,
+            "shop_name": settings.OSCAR_SHOP_NAME,
+            "is_last_step": step is not None and step.delay_minutes >= last_delay}
 
 
 def _activity_for(message):
