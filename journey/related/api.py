@@ -192,6 +192,14 @@ def related_for_basket(basket, limit=4, *, request=None, user=None):
 def related_for_baskets(baskets, limit=4):
     """``related_for_basket`` for many baskets with one query in all (the recovery mails of a send batch)."""
     wanted = {b.pk: [line.product_id for line in b.all_lines() if line.product_id] for b in baskets if b.pk}
+    return related_for_product_lists(wanted, limit)
+
+
+def related_for_product_lists(wanted, limit=4):
+    """For each key of ``wanted`` (``{key: [product id, …]}``, e.g. a basket's products or the products a shopper
+    looked at), up to ``limit`` available products bought together with them, without those products themselves:
+    ``{key: [Product, …]}``, with one query in all (the browse reminders of a send batch)."""
+    wanted = {key: list(products) for key, products in wanted.items()}
     every = sorted({pk for products in wanted.values() for pk in products})
     if not every or limit <= 0:
         return {}
@@ -200,7 +208,7 @@ def related_for_baskets(baskets, limit=4):
         rows.setdefault(entry.product_id, []).append(entry)
     strategy = _strategy()
     result = {}
-    for basket_id, products in wanted.items():
+    for key, products in wanted.items():
         best = {}
         for product_id in products:
             for entry in rows.get(product_id, ())[: limit * OVERFETCH]:
@@ -209,5 +217,5 @@ def related_for_baskets(baskets, limit=4):
                 total = best.get(entry.related_id, (0.0, entry))[0] + entry.score
                 best[entry.related_id] = (total, entry)
         ranked = sorted(best.values(), key=lambda pair: (-pair[0], pair[1].rank))[: limit * OVERFETCH]
-        result[basket_id] = _available([_hydrate(entry) for _score, entry in ranked], strategy, limit)
+        result[key] = _available([_hydrate(entry) for _score, entry in ranked], strategy, limit)
     return result

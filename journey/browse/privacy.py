@@ -1,0 +1,17 @@
+"""What browse abandonment holds on a person, for ``journey_erase`` (see journey.core.privacy).
+
+* ``BrowseReminder`` — when the person's last browse reminder was scheduled: erased.
+* The reminders are outbox messages and the product views journey events: core's erasers remove them.
+"""
+
+from ..core import privacy
+
+
+def erase_reminders(subject, *, dry_run):
+    from .models import BrowseReminder
+
+    return privacy.count_or_delete(BrowseReminder.objects.filter(user_id__in=subject.user_ids), dry_run)
+
+
+def connect():
+    privacy.register_eraser("browse reminders", erase_reminders)
