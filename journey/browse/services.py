@@ -78,7 +78,9 @@ def candidates_sql(program, now):
     qualifies with one product viewed ``min_product_views`` times or ``min_category_products`` different products
     of one category (a variant counts in its parent's categories) among the views of ``(since, cutoff]``, and
     with no product view after ``cutoff`` (still browsing), no basket addition and no order since their first
-    counted view, and no browse reminder in the last ``once_every_days`` days nor since that first view."""
+    counted view, and no browse reminder in the last ``once_every_days`` days nor since that first view.  (The
+    redundant ``> since`` bounds let PostgreSQL read those anti-joins from the events' ``(created_at, kind)`` index
+    range instead of the whole table.)"""
     events, products = JourneyEvent._meta.db_table, Product._meta.db_table
     categories, orders = ProductCategory._meta.db_table, Order._meta.db_table
     reminders = BrowseReminder._meta.db_table
@@ -113,14 +115,16 @@ def candidates_sql(program, now):
           AND NOT EXISTS (SELECT 1 FROM {events} x
                           WHERE x.user_id = pp.user_id AND x.created_at > %s AND x.kind = %s)
           AND NOT EXISTS (SELECT 1 FROM {events} x
-                          WHERE x.user_id = pp.user_id AND x.created_at >= pp.first_at AND x.kind = %s)
-          AND NOT EXISTS (SELECT 1 FROM {orders} o WHERE o.user_id = pp.user_id AND o.date_placed >= pp.first_at)
+                          WHERE x.user_id = pp.user_id AND x.created_at >= pp.first_at AND x.created_at > %s
+                            AND x.kind = %s)
+          AND NOT EXISTS (SELECT 1 FROM {orders} o
+                          WHERE o.user_id = pp.user_id AND o.date_placed >= pp.first_at AND o.date_placed > %s)
           AND NOT EXISTS (SELECT 1 FROM {reminders} r
                           WHERE r.user_id = pp.user_id AND (r.last_scheduled_at > %s
                                                             OR r.last_scheduled_at >= pp.first_at))
         ORDER BY pp.user_id"""  # noqa: S608 - table names are ours, values are parameters
     params = [since_p, cutoff_p, str(Kind.PRODUCT_VIEW), program.min_category_products, program.min_product_views,
-              cutoff_p, str(Kind.PRODUCT_VIEW), str(Kind.BASKET_ADD), recent_p]
+              cutoff_p, str(Kind.PRODUCT_VIEW), since_p, str(Kind.BASKET_ADD), since_p, recent_p]
     return sql, params
 
 
