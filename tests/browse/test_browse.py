@@ -23,6 +23,7 @@ from journey.recovery import services as recovery
 from journey.recovery.models import RecoveryStep
 from journey.test.checkout import add_to_basket, signed_in_checkout
 from journey.test.factories import make_idle
+from tests.race import on_postgresql, run_at_once
 
 pytestmark = pytest.mark.django_db
 DELAY = timedelta(minutes=120)
@@ -257,3 +258,32 @@ def test_numbers_count_sent_clicked_orders_and_revenue(program, signed_in, produ
     numbers = browse_numbers(timezone.now() - timedelta(days=1), timezone.now() + timedelta(days=1))
     assert (numbers.sent, numbers.clicked, numbers.orders) == (1, 1, 1)
     assert numbers.revenue == order.total_incl_tax
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_scans_at_once_schedule_one_reminder_per_person_and_two_price_scans_one_alert():
+    from oscar.core.loading import get_model
+
+    from journey.pricedrops import services as drops
+
+    program = BrowseProgram.load()
+    program.is_active = True
+    program.save()
+    users = [get_user_model().objects.create_user(username=f"p{i}", email=f"p{i}@example.com") for i in range(20)]
+    product = create_product(title="Blue Teapot", price=Decimal("12.00"), num_in_stock=5)
+    for user in users:
+        for _ in range(2):
+            JourneyEvent.objects.create(kind=Kind.PRODUCT_VIEW, user_id=user.pk, product_id=product.pk)
+    WishList = get_model("wishlists", "WishList")
+    for user in users:
+        WishList.objects.create(owner=user).add(product)
+    drops.scan()
+    product.stockrecords.update(price=Decimal("9.00"))
+    now = later()
+    results = run_at_once(4, lambda i: (services.scan(now) if i % 2 else drops.scan(now)))
+    assert sum(r.scheduled for r in results[1::2]) == 20
+    assert sum(r.scheduled for r in results[0::2]) == 20
+    assert Message.objects.filter(tool="browse").count() == 20
+    assert Message.objects.filter(tool="price_drop").count() == 20
+    assert BrowseReminder.objects.count() == 20
