@@ -43,7 +43,7 @@ SELECT %(now)s - ((i * 104729) %% %(spread)s) * interval '1 second',
        CASE WHEN (i / 10) %% 10 < 3 THEN NULL ELSE (i * 7919) %% %(people)s + 1 END,
        CASE WHEN i %% 10 < 9 THEN (i * 31) %% %(products)s + %(first_product)s END,
        NULL, NULL, NULL, '', '{}'::jsonb
-FROM generate_series(%(start)s, %(end)s) AS i
+FROM generate_series(%(start)s::bigint, %(end)s::bigint) AS i
 """
 DUE_SQL = """
 INSERT INTO journey_journeyevent (created_at, kind, phase, tool, visitor_id, device, source, medium, campaign,

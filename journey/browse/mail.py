@@ -71,16 +71,23 @@ def _since(message):
     return value or message.created_at or timezone.now()
 
 
+def _person(message):
+    """(user id or None, visitor id, email, since) of a reminder: an account's, or a guest's."""
+    context = message.context or {}
+    return (context.get("user_id") or message.user_id, context.get("visitor_id", ""),
+            context.get("email") or message.to_email, _since(message))
+
+
 def prepare_batch(messages):
     """Contexts for a batch of browse reminders (see MessageKind.prepare_batch)."""
     contexts, live = {}, []
     for message in messages:
-        uid = (message.context or {}).get("user_id") or message.user_id
-        if not uid or not (message.context or {}).get("product_ids"):
+        uid, visitor, _email, _since_at = _person(message)
+        if not (uid or visitor) or not (message.context or {}).get("product_ids"):
             contexts[message.pk] = NotEligible("the reminder names no shopper or no product")
         else:
             live.append((message, uid))
-    reasons = still_due({m.pk: (uid, _since(m)) for m, uid in live})
+    reasons = still_due({m.pk: _person(m) for m, _uid in live})
     for message, _uid in live:
         if reasons[message.pk]:
             contexts[message.pk] = NotEligible(reasons[message.pk])
@@ -93,7 +100,7 @@ def prepare_batch(messages):
     shown = {key: [available[pk] for pk in ids if pk in available] for key, ids in wanted.items()}
     related = related_for_product_lists({key: [p.pk for p in products] for key, products in shown.items() if products},
                                         journey_settings.BROWSE_RELATED_PRODUCTS)
-    users = get_user_model().objects.in_bulk({uid for _m, uid in live})
+    users = get_user_model().objects.in_bulk({uid for _m, uid in live if uid})
     program = BrowseProgram.load()
     raws = product_links.issue_tokens([m.pk for m, _uid in live], ttl=link_ttl())
     for message, uid in live:

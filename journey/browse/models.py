@@ -65,10 +65,11 @@ class BrowseProgram(models.Model):
 
 
 class BrowseReminder(models.Model):
-    """The last browse reminder scheduled for a shopper: the scan's "at most once every N days" reads it (one
-    indexed row per person, rather than searching the outbox)."""
+    """The last browse reminder scheduled for a shopper — an account, or a guest's address (``user_id`` empty): the
+    scan's "at most once every N days" reads it (one indexed row per person, rather than searching the outbox)."""
 
-    user_id = models.BigIntegerField(_("user id"), unique=True)
+    user_id = models.BigIntegerField(_("user id"), unique=True, null=True, blank=True)
+    email = models.EmailField(_("guest email"), blank=True, db_index=True)
     last_scheduled_at = models.DateTimeField(_("last reminder scheduled at"), db_index=True)
     subject_key = models.CharField(_("last reminder"), max_length=128)
 
@@ -77,4 +78,4 @@ class BrowseReminder(models.Model):
         verbose_name_plural = _("browse reminders sent")
 
     def __str__(self):
-        return f"user {self.user_id}: {self.last_scheduled_at:%Y-%m-%d %H:%M}"
+        return f"{self.user_id or self.email}: {self.last_scheduled_at:%Y-%m-%d %H:%M}"

@@ -16,13 +16,14 @@ Idempotent and safe to run twice or concurrently: a PostgreSQL advisory lock ser
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from oscar.core.loading import get_model
@@ -31,9 +32,9 @@ from ..conf import journey_settings
 from ..core import outbox, suppression
 from ..core.events import Kind
 from ..core.models import JourneyEvent
-from ..core.outbox.channels.onsite import user_address
+from ..core.outbox.channels.onsite import basket_address, user_address
 from ..loyalty.api import languages_for, marketing_allowed_users
-from ..recovery.api import people_in_open_sequence
+from ..recovery.api import guest_contacts, people_in_open_sequence
 from .models import BrowseProgram, BrowseReminder
 
 logger = logging.getLogger(__name__)
@@ -71,16 +72,18 @@ def window(program, now):
     return cutoff - timedelta(hours=journey_settings.BROWSE_LOOKBACK_HOURS), cutoff
 
 
-def candidates_sql(program, now):
+def candidates_sql(program, now, *, guests=False):
     """The one statement selecting the shoppers due a reminder, and its parameters.
 
-    Columns: user_id, first_at (their first counted view), last_id (their last counted view's event id).  A shopper
-    qualifies with one product viewed ``min_product_views`` times or ``min_category_products`` different products
-    of one category (a variant counts in its parent's categories) among the views of ``(since, cutoff]``, and
-    with no product view after ``cutoff`` (still browsing), no basket addition and no order since their first
-    counted view, and no browse reminder in the last ``once_every_days`` days nor since that first view.  (The
-    redundant ``> since`` bounds let PostgreSQL read those anti-joins from the events' ``(created_at, kind)`` index
-    range instead of the whole table.)"""
+    Columns: the person (``user_id``, or with ``guests`` the ``visitor_id`` of views made signed out), first_at
+    (their first counted view), last_id (their last counted view's event id).  A shopper qualifies with one
+    product viewed ``min_product_views`` times or ``min_category_products`` different products of one category (a
+    variant counts in its parent's categories) among the views of ``(since, cutoff]``, and with no product view
+    after ``cutoff`` (still browsing) and no basket addition since their first counted view; an account also with
+    no order since then and no browse reminder in the last ``once_every_days`` days nor since that first view (a
+    guest's orders and reminders are checked by address, per chunk).  The redundant ``> since`` bounds let
+    PostgreSQL read those anti-joins from the events' ``(created_at, kind)`` index range instead of the whole
+    table."""
     events, products = JourneyEvent._meta.db_table, Product._meta.db_table
     categories, orders = ProductCategory._meta.db_table, Order._meta.db_table
     reminders = BrowseReminder._meta.db_table
@@ -88,57 +91,65 @@ def candidates_sql(program, now):
     since, cutoff = window(program, now)
     since_p, cutoff_p = ops.adapt_datetimefield_value(since), ops.adapt_datetimefield_value(cutoff)
     recent_p = ops.adapt_datetimefield_value(now - timedelta(days=program.once_every_days))
-    sql = f"""
-        WITH v AS (
-            SELECT e.user_id, e.product_id, COUNT(*) AS n, MIN(e.created_at) AS first_at, MAX(e.id) AS last_id
-            FROM {events} e
-            WHERE e.created_at > %s AND e.created_at <= %s AND e.kind = %s
-              AND e.user_id IS NOT NULL AND e.product_id IS NOT NULL
-            GROUP BY e.user_id, e.product_id
-        ),
-        by_category AS (
-            SELECT v.user_id
-            FROM v
-            JOIN {products} p ON p.id = v.product_id
-            JOIN {categories} pc ON pc.product_id = COALESCE(p.parent_id, p.id)
-            GROUP BY v.user_id, pc.category_id
-            HAVING COUNT(DISTINCT v.product_id) >= %s
-        ),
-        people AS (
-            SELECT v.user_id, MIN(v.first_at) AS first_at, MAX(v.last_id) AS last_id, MAX(v.n) AS top
-            FROM v
-            GROUP BY v.user_id
-        )
-        SELECT pp.user_id, pp.first_at, pp.last_id
-        FROM people pp
-        WHERE (pp.top >= %s OR pp.user_id IN (SELECT b.user_id FROM by_category b))
-          AND NOT EXISTS (SELECT 1 FROM {events} x
-                          WHERE x.user_id = pp.user_id AND x.created_at > %s AND x.kind = %s)
-          AND NOT EXISTS (SELECT 1 FROM {events} x
-                          WHERE x.user_id = pp.user_id AND x.created_at >= pp.first_at AND x.created_at > %s
-                            AND x.kind = %s)
+    who = "visitor_id" if guests else "user_id"
+    known = "e.user_id IS NULL AND e.visitor_id <> ''" if guests else "e.user_id IS NOT NULL"
+    account_only = "" if guests else f"""
           AND NOT EXISTS (SELECT 1 FROM {orders} o
                           WHERE o.user_id = pp.user_id AND o.date_placed >= pp.first_at AND o.date_placed > %s)
           AND NOT EXISTS (SELECT 1 FROM {reminders} r
                           WHERE r.user_id = pp.user_id AND (r.last_scheduled_at > %s
-                                                            OR r.last_scheduled_at >= pp.first_at))
-        ORDER BY pp.user_id"""  # noqa: S608 - table names are ours, values are parameters
+                                                            OR r.last_scheduled_at >= pp.first_at))"""  # noqa: S608
+    sql = f"""
+        WITH v AS (
+            SELECT e.{who}, e.product_id, COUNT(*) AS n, MIN(e.created_at) AS first_at, MAX(e.id) AS last_id
+            FROM {events} e
+            WHERE e.created_at > %s AND e.created_at <= %s AND e.kind = %s
+              AND {known} AND e.product_id IS NOT NULL
+            GROUP BY e.{who}, e.product_id
+        ),
+        by_category AS (
+            SELECT v.{who}
+            FROM v
+            JOIN {products} p ON p.id = v.product_id
+            JOIN {categories} pc ON pc.product_id = COALESCE(p.parent_id, p.id)
+            GROUP BY v.{who}, pc.category_id
+            HAVING COUNT(DISTINCT v.product_id) >= %s
+        ),
+        people AS (
+            SELECT v.{who}, MIN(v.first_at) AS first_at, MAX(v.last_id) AS last_id, MAX(v.n) AS top
+            FROM v
+            GROUP BY v.{who}
+        )
+        SELECT pp.{who}, pp.first_at, pp.last_id
+        FROM people pp
+        WHERE (pp.top >= %s OR pp.{who} IN (SELECT b.{who} FROM by_category b))
+          AND NOT EXISTS (SELECT 1 FROM {events} x
+                          WHERE x.{who} = pp.{who} AND x.created_at > %s AND x.kind = %s)
+          AND NOT EXISTS (SELECT 1 FROM {events} x
+                          WHERE x.{who} = pp.{who} AND x.created_at >= pp.first_at AND x.created_at > %s
+                            AND x.kind = %s){account_only}
+        ORDER BY pp.{who}"""  # noqa: S608 - table and column names are ours, values are parameters
     params = [since_p, cutoff_p, str(Kind.PRODUCT_VIEW), program.min_category_products, program.min_product_views,
-              cutoff_p, str(Kind.PRODUCT_VIEW), since_p, str(Kind.BASKET_ADD), since_p, recent_p]
+              cutoff_p, str(Kind.PRODUCT_VIEW), since_p, str(Kind.BASKET_ADD)]
+    if not guests:
+        params += [since_p, recent_p]
     return sql, params
 
 
-def viewed_products(user_ids, since, cutoff) -> dict[int, list[int]]:
-    """The products each shopper looked at in ``(since, cutoff]``, most viewed (then most recent) first, at most
-    ``BROWSE_MAX_PRODUCTS`` each.  One query (the events' user index)."""
+def viewed_products(people, since, cutoff, *, guests=False) -> dict:
+    """The products each shopper (account ids, or visitor ids with ``guests``) looked at in ``(since, cutoff]``, most
+    viewed (then most recent) first, at most ``BROWSE_MAX_PRODUCTS`` each.  One query (the events' person index)."""
     limit = journey_settings.BROWSE_MAX_PRODUCTS
-    rows = (JourneyEvent.objects.filter(user_id__in=user_ids, kind=Kind.PRODUCT_VIEW, created_at__gt=since,
-                                        created_at__lte=cutoff, product_id__isnull=False)
-            .values("user_id", "product_id").annotate(n=Count("id"), last=Max("created_at"))
-            .order_by("user_id", "-n", "-last", "product_id"))
-    chosen: dict[int, list[int]] = {}
+    who = "visitor_id" if guests else "user_id"
+    rows = JourneyEvent.objects.filter(**{f"{who}__in": people}, kind=Kind.PRODUCT_VIEW, created_at__gt=since,
+                                       created_at__lte=cutoff, product_id__isnull=False)
+    if guests:
+        rows = rows.filter(user_id__isnull=True)
+    rows = (rows.values(who, "product_id").annotate(n=Count("id"), last=Max("created_at"))
+            .order_by(who, "-n", "-last", "product_id"))
+    chosen: dict = {}
     for row in rows:
-        products = chosen.setdefault(row["user_id"], [])
+        products = chosen.setdefault(row[who], [])
         if len(products) < limit:
             products.append(row["product_id"])
     return chosen
@@ -177,6 +188,61 @@ def _schedule_chunk(rows, program, now, since, cutoff, report):
                                            update_fields=["last_scheduled_at", "subject_key"])
 
 
+def _guest_key(email):
+    return hashlib.blake2b(email.encode(), digest_size=8).hexdigest()
+
+
+def _schedule_guest_chunk(rows, program, now, since, cutoff, report):
+    """Guests: a visitor is known by the address they gave for a basket (``recovery.api.guest_contacts``, with the
+    consent the policy requires); an address of a registered account is left to the account.  Per chunk: the
+    contacts, accounts, suppression, running recovery sequences, orders and reminders since, by address."""
+    contacts = guest_contacts([row[0] for row in rows])
+    emails = {suppression.normalize(c[0]) for c in contacts.values()}
+    if not emails:
+        report.skipped += len(rows)
+        return
+    accounts = {suppression.normalize(e) for e in get_user_model().objects.filter(email__in=emails)
+                .values_list("email", flat=True)}
+    suppressed = suppression.suppressed_among(emails, program.channel)
+    _users, busy = people_in_open_sequence(emails=emails)
+    earliest = min(_aware(row[1]) for row in rows)
+    ordered = {}
+    for email, placed in Order.objects.filter(guest_email__in=emails, date_placed__gte=earliest) \
+            .values_list("guest_email", "date_placed"):
+        email = suppression.normalize(email)
+        ordered[email] = max(placed, ordered.get(email, placed))
+    reminded = {}
+    for email, at in BrowseReminder.objects.filter(user_id__isnull=True, email__in=emails) \
+            .values_list("email", "last_scheduled_at"):
+        reminded[email] = at
+    recent = now - timedelta(days=program.once_every_days)
+    products = viewed_products([row[0] for row in rows], since, cutoff, guests=True)
+    onsite = program.channel == outbox.channels.ONSITE
+    mails, chosen = [], {}
+    for visitor, first_at, last_id in rows:
+        first_at = _aware(first_at)
+        contact = contacts.get(visitor)
+        email = suppression.normalize(contact[0]) if contact else ""
+        if (not email or email in accounts or email in suppressed or email in busy or email in chosen
+                or (ordered.get(email) and ordered[email] >= first_at)
+                or (reminded.get(email) and (reminded[email] > recent or reminded[email] >= first_at))
+                or not products.get(visitor)):
+            report.skipped += 1
+            continue
+        key = f"browse:guest:{_guest_key(email)}:{last_id}"
+        mails.append(outbox.NewMessage(
+            kind=MAIL_KIND, subject_key=key, step=0, to_email=email, due_at=now, language=contact[1] or "",
+            channel=program.channel, address=basket_address(contact[2]) if onsite else "",
+            context={"visitor_id": visitor, "email": email, "product_ids": products[visitor],
+                     "since": first_at.isoformat()},
+        ))
+        chosen[email] = BrowseReminder(email=email, last_scheduled_at=now, subject_key=key)
+    report.scheduled += outbox.schedule_many(mails, now=now)
+    if chosen:
+        BrowseReminder.objects.filter(user_id__isnull=True, email__in=chosen).delete()
+        BrowseReminder.objects.bulk_create(chosen.values())
+
+
 def scan(now=None) -> ScanReport:
     """Find the shoppers due a browse reminder and schedule one each.  Idempotent, safe to run twice or at once."""
     now = now or timezone.now()
@@ -186,7 +252,7 @@ def scan(now=None) -> ScanReport:
         return report
     since, cutoff = window(program, now)
     sql, params = candidates_sql(program, now)
-    with transaction.atomic():
+    with transaction.atomic():  # accounts first, then guests known by a basket's address
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCAN_LOCK])
@@ -195,6 +261,13 @@ def scan(now=None) -> ScanReport:
         report.candidates = len(rows)
         for start in range(0, len(rows), CHUNK):
             _schedule_chunk(rows[start:start + CHUNK], program, now, since, cutoff, report)
+        sql, params = candidates_sql(program, now, guests=True)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        report.candidates += len(rows)
+        for start in range(0, len(rows), CHUNK):
+            _schedule_guest_chunk(rows[start:start + CHUNK], program, now, since, cutoff, report)
         if connection.vendor == "postgresql" and report.scheduled > 10000:
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {BrowseReminder._meta.db_table}")  # noqa: S608 - our table
@@ -207,24 +280,37 @@ def scan_job(via="tick"):
 
 
 # Send time --------------------------------------------------------------------------------------------------------
-def still_due(contexts, now=None) -> dict[int, str]:
-    """For each ``{key: (user_id, since)}``, why its reminder must not go out any more ('' = it may): an order or a
-    basket addition since ``since``, or a recovery sequence running now.  Three queries for a whole batch."""
-    reasons = dict.fromkeys(contexts, "")
-    if not contexts:
+def still_due(people, now=None) -> dict:
+    """For each ``{key: (user id or None, visitor id, email, since)}``, why its reminder must not go out any more
+    ('' = it may): an order (by the account, or for a guest by the address) or a basket addition (by the account,
+    or by the guest's visitor id) since ``since``, or a recovery sequence of theirs running now.  Four queries for
+    a whole batch."""
+    reasons = dict.fromkeys(people, "")
+    if not people:
         return reasons
-    user_ids = {uid for uid, _since in contexts.values()}
-    earliest = min(since for _uid, since in contexts.values())
-    ordered = dict(Order.objects.filter(user_id__in=user_ids, date_placed__gte=earliest).values("user_id")
-                   .annotate(last=Max("date_placed")).values_list("user_id", "last"))
-    added = dict(JourneyEvent.objects.filter(user_id__in=user_ids, kind=Kind.BASKET_ADD, created_at__gte=earliest)
-                 .values("user_id").annotate(last=Max("created_at")).values_list("user_id", "last"))
-    busy, _emails = people_in_open_sequence(user_ids=user_ids)
-    for key, (uid, since) in contexts.items():
-        if ordered.get(uid) and ordered[uid] >= since:
+    user_ids = {uid for uid, _v, _e, _s in people.values() if uid}
+    visitors = {v for uid, v, _e, _s in people.values() if not uid and v}
+    emails = {e for uid, _v, e, _s in people.values() if not uid and e}
+    earliest = min(since for *_rest, since in people.values())
+    orders = Order.objects.filter(Q(user_id__in=user_ids) | Q(guest_email__in=emails), date_placed__gte=earliest)
+    ordered = {}
+    for uid, email, placed in orders.values_list("user_id", "guest_email", "date_placed"):
+        for key in (uid, suppression.normalize(email or "")):
+            if key:
+                ordered[key] = max(placed, ordered.get(key, placed))
+    adds = JourneyEvent.objects.filter(Q(user_id__in=user_ids) | Q(visitor_id__in=visitors, user_id__isnull=True),
+                                       kind=Kind.BASKET_ADD, created_at__gte=earliest)
+    added = {}
+    for uid, visitor, at in adds.values_list("user_id", "visitor_id", "created_at"):
+        key = uid or visitor
+        added[key] = max(at, added.get(key, at))
+    busy_users, busy_emails = people_in_open_sequence(user_ids=user_ids, emails=emails)
+    for key, (uid, visitor, email, since) in people.items():
+        who = uid or email
+        if ordered.get(who) and ordered[who] >= since:
             reasons[key] = "the shopper ordered since"
-        elif added.get(uid) and added[uid] >= since:
+        elif added.get(uid or visitor) and added[uid or visitor] >= since:
             reasons[key] = "the shopper added to a basket since"
-        elif uid in busy:
+        elif (uid and uid in busy_users) or (not uid and email in busy_emails):
             reasons[key] = "a recovery sequence of the shopper is running"
     return reasons

@@ -21,3 +21,35 @@ def people_in_open_sequence(*, user_ids=(), emails=()) -> tuple[set, set]:
         if email in emails:
             found_emails.add(email)
     return found_users, found_emails
+
+
+def guest_contacts(visitor_ids) -> dict:
+    """For visitors (journey's visitor ids) who gave an email for a basket as guests — at checkout or in the "email
+    me my basket" form — with the consent ``JOURNEY["CONSENT_POLICY"]`` requires (``"consent"``: the box ticked;
+    ``"notice"``: any captured address): ``{visitor id: (email, language, basket id)}``, the latest address each.
+    Two queries (the events' visitor index, then the basket activity rows)."""
+    from ..conf import journey_settings
+    from ..core.models import JourneyEvent
+
+    visitor_ids = {v for v in visitor_ids if v}
+    if not visitor_ids:
+        return {}
+    pairs = set(JourneyEvent.objects.filter(visitor_id__in=visitor_ids, basket_id__isnull=False)
+                .values_list("visitor_id", "basket_id").distinct())
+    if not pairs:
+        return {}
+    activities = BasketActivity.objects.filter(basket_id__in={b for _v, b in pairs}, user_id__isnull=True) \
+        .exclude(email="")
+    if journey_settings.CONSENT_POLICY == "consent":
+        activities = activities.filter(consent=True)
+    by_basket = {a.basket_id: a for a in activities.only("basket_id", "email", "language", "email_captured_at")}
+    contacts, when = {}, {}
+    for visitor, basket_id in pairs:
+        activity = by_basket.get(basket_id)
+        if activity is None:
+            continue
+        captured = activity.email_captured_at or activity.created_at
+        if visitor not in when or (captured and captured > when[visitor]):
+            contacts[visitor] = (activity.email, activity.language, basket_id)
+            when[visitor] = captured
+    return contacts

@@ -287,3 +287,50 @@ def test_two_scans_at_once_schedule_one_reminder_per_person_and_two_price_scans_
     assert Message.objects.filter(tool="browse").count() == 20
     assert Message.objects.filter(tool="price_drop").count() == 20
     assert BrowseReminder.objects.count() == 20
+
+
+def guest_with_saved_basket(client, product, email="guest@example.com", consent=True):
+    """A signed-out shopper who put ``product`` in a basket a day ago and had it mailed to them ("email me my
+    basket", consent ticked): journey knows their address from then on."""
+    add_to_basket(client, product)
+    response = client.post(reverse("journey:email-basket"), {"email": email, "consent": "on" if consent else ""})
+    assert response.status_code == 302
+    JourneyEvent.objects.filter(kind=Kind.BASKET_ADD).update(created_at=timezone.now() - timedelta(days=1))
+    outbox.send_due()  # the saved-basket mail
+    mail.outbox.clear()
+
+
+def test_a_guest_known_by_their_basket_address_gets_one_reminder(program, shopper, products):
+    guest_with_saved_basket(shopper, products[2])
+    view(shopper, products[0], times=2)
+    now = later()
+    assert scan_and_send(now).scheduled == 1
+    assert [m.to for m in mail.outbox] == [["guest@example.com"]]
+    assert "Blue Teapot" in mail.outbox[0].body
+    message = Message.objects.get(tool="browse")
+    assert message.user_id is None and message.context["email"] == "guest@example.com"
+    assert scan_and_send(now + timedelta(hours=1)).scheduled == 0  # once
+
+
+def test_a_guest_without_the_consent_the_policy_requires_or_who_ordered_gets_nothing(program, shopper, products,
+                                                                                   settings):
+    from journey.test.checkout import guest_checkout
+
+    settings.JOURNEY = {**settings.JOURNEY, "CONSENT_POLICY": "consent"}
+    guest_with_saved_basket(shopper, products[2], consent=False)
+    view(shopper, products[0], times=2)
+    assert services.scan(later()).scheduled == 0
+    settings.JOURNEY = {**settings.JOURNEY, "CONSENT_POLICY": "notice"}
+    guest_checkout(shopper, email="guest@example.com")  # an order by that address since the views
+    JourneyEvent.objects.filter(kind=Kind.BASKET_ADD).update(created_at=timezone.now() - timedelta(days=1))
+    assert services.scan(later()).scheduled == 0
+
+
+def test_erasing_a_person_removes_their_reminder_rows(program, signed_in, shopper_user, products):
+    from journey.core import privacy
+
+    view(signed_in, products[0], times=2)
+    services.scan(later())
+    assert BrowseReminder.objects.count() == 1
+    privacy.erase(email="ana@example.com")
+    assert BrowseReminder.objects.count() == 0
