@@ -29,8 +29,8 @@ def metrics(start, end):
 TOOL = Tool(
     key=KEY,
     name=_("Browse abandonment"),
-    description=_("Reminds signed-in shoppers of the products they looked at and did not buy, with related "
-                  "products, once."),
+    description=_("Reminds known shoppers of the products they looked at and did not buy, with related products, "
+                  "once."),
     phases=[Phase.CONVINCE],
     touchpoints=[Touchpoint.EMAIL, Touchpoint.WEB],
     health=health,
