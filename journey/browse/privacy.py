@@ -8,9 +8,9 @@ from ..core import privacy
 
 
 def erase_reminders(subject, *, dry_run):
-    from .models import BrowseReminder
-
     from django.db.models import Q
+
+    from .models import BrowseReminder
 
     rows = BrowseReminder.objects.filter(Q(user_id__in=subject.user_ids) | subject.email_q("email"))
     return privacy.count_or_delete(rows, dry_run)
