@@ -275,6 +275,8 @@ def scan(now=None) -> ScanReport:
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCAN_LOCK])
+                # The window's grouping sorts ~10^5 rows: keep it in memory rather than spilling to disk.
+                cursor.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         report.candidates = len(rows)
