@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = [
     "bench.storefront",
     "bench.recovery_scan",
+    "bench.browse_scan",
     "bench.outbox_throughput",
     "bench.related_rebuild",
     "bench.related_quality",

@@ -15,7 +15,8 @@ from .exceptions import JourneyConfigurationError
 
 # journey's own tool packages (each wires itself: see docs/architecture.md).  Named by string: the kernel imports no
 # tool; each package's ``settings`` module (pure data) adds its keys to DEFAULTS below.
-BUILTIN_TOOLS = ("journey.recovery", "journey.related", "journey.promotions", "journey.loyalty", "journey.insights")
+BUILTIN_TOOLS = ("journey.recovery", "journey.related", "journey.promotions", "journey.loyalty", "journey.browse",
+                 "journey.pricedrops", "journey.insights")
 
 DEFAULTS = {
     # Absolute base URL of the storefront, used for links in mails ("https://shop.example.com").

@@ -3,6 +3,7 @@
 Tool folders keep their models in their own modules; this file imports them.
 """
 
+from .browse.models import BrowseProgram, BrowseReminder
 from .core.consent_models import ConsentRecord
 from .core.models import (
     JobState,
@@ -20,6 +21,7 @@ from .insights.models import FunnelDay, JourneyMap, LaneNote, Persona, RollupDay
 from .loyalty.birthdays.models import BirthdayProgram, BirthdayReward
 from .loyalty.followups.models import PostPurchaseProgram, WinbackProgram
 from .loyalty.profiles.models import CustomerProfile
+from .pricedrops.models import PriceWatch
 from .promotions.campaigns.models import Campaign, CampaignTouch, CodeBatch
 from .promotions.quantity.benefits import BuyXPayYBenefit
 from .promotions.quantity.models import QuantityPromotion, QuantityTier
@@ -30,6 +32,8 @@ __all__ = [
     "BasketActivity",
     "BirthdayProgram",
     "BirthdayReward",
+    "BrowseProgram",
+    "BrowseReminder",
     "BuyXPayYBenefit",
     "Campaign",
     "CampaignTouch",
@@ -50,6 +54,7 @@ __all__ = [
     "QuantityPromotion",
     "QuantityTier",
     "PostPurchaseProgram",
+    "PriceWatch",
     "RecoveryStep",
     "RelatedBuild",
     "RelatedClick",
