@@ -4,6 +4,7 @@ Tool folders keep their models in their own modules; this file imports them.
 """
 
 from .core.consent_models import ConsentRecord
+from .core.experiments.models import Assignment, ErasedTally, Experiment, ExperimentOrder
 from .core.models import (
     JobState,
     JourneyEvent,
@@ -27,6 +28,10 @@ from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
 
 __all__ = [
+    "Assignment",
+    "ErasedTally",
+    "Experiment",
+    "ExperimentOrder",
     "BasketActivity",
     "BirthdayProgram",
     "BirthdayReward",
