@@ -30,20 +30,26 @@ class GroupTotals:
         self.discount += Decimal(discount or 0)
 
 
-def period_totals(experiment_ids) -> dict[tuple[int, str, str], GroupTotals]:
-    """{(experiment id, group, variant): GroupTotals} for the given periods."""
+def period_totals(experiment_ids, *, decided_from=None, decided_to=None) -> dict[tuple[int, str, str], GroupTotals]:
+    """{(experiment id, group, variant): GroupTotals} for the given periods; with ``decided_from`` / ``decided_to``
+    only the people decided in that span (erased people's sums count only for whole periods)."""
     experiment_ids = list(experiment_ids)
+    people = Assignment.objects.filter(experiment_id__in=experiment_ids)
+    if decided_from is not None:
+        people = people.filter(decided_at__gte=decided_from)
+    if decided_to is not None:
+        people = people.filter(decided_at__lt=decided_to)
     out: dict[tuple[int, str, str], GroupTotals] = {}
     square = ExpressionWrapper(F("revenue") * F("revenue"), output_field=DecimalField(max_digits=24, decimal_places=4))
-    rows = (Assignment.objects.filter(experiment_id__in=experiment_ids)
-            .values("experiment_id", "group", "variant")
+    rows = (people.values("experiment_id", "group", "variant")
             .annotate(people=Count("id"), converted=Count("id", filter=Q(orders__gt=0)), orders_=Sum("orders"),
                       revenue_=Sum("revenue"), revenue_sq=Sum(square), discount_=Sum("discount"))
             .order_by())
     for r in rows:
         out.setdefault((r["experiment_id"], r["group"], r["variant"]), GroupTotals()).add(
             r["people"], r["converted"], r["orders_"], r["revenue_"], r["revenue_sq"], r["discount_"])
-    for t in ErasedTally.objects.filter(experiment_id__in=experiment_ids):
+    whole = decided_from is None and decided_to is None
+    for t in ErasedTally.objects.filter(experiment_id__in=experiment_ids) if whole else ():
         out.setdefault((t.experiment_id, t.group, t.variant), GroupTotals()).add(
             t.people, t.converted, t.orders, t.revenue, t.revenue_sq, t.discount)
     return out
