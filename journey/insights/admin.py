@@ -14,6 +14,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
+from . import holdouts_admin  # noqa: F401  (the holdout shares, beside their numbers)
 from ..core.admin_mixins import ReadOnlyAdminMixin
 from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.csv_export import csv_response

@@ -175,3 +175,87 @@ def results(keys=None, *, current_only=False, decided_from: datetime | None = No
     for p in periods:
         out.append(analyse(p, totals.get((p.pk, T, ""), GroupTotals()), totals.get((p.pk, C, ""), GroupTotals())))
     return out
+
+
+# The journey map: attributed against incremental revenue, per measured tool ------------------------------------
+@dataclass
+class MapRow:
+    key: str
+    label: str
+    attributed: Decimal
+    result: PeriodResult
+
+    @property
+    def incremental(self) -> Interval | None:
+        return self.result.incremental_revenue
+
+
+@dataclass
+class ChartRow:
+    label: str
+    y: float
+    attributed_x: float
+    attributed_w: float
+    incremental_x: float | None
+    incremental_w: float
+    low_x: float | None
+    high_x: float | None
+    row: MapRow
+
+
+@dataclass
+class MapChart:
+    width: int
+    height: int
+    label_width: int
+    zero_x: float
+    bar: int
+    rows: list[ChartRow]
+
+
+def map_rows(start, end, attribution=None) -> list[MapRow]:
+    """Per tool measured in [start, end): the revenue attribution credits it with beside the revenue its holdout
+    shows it caused, for the people decided in the span, in the tool's latest period overlapping it (one period per
+    tool: numbers never mix shares).  Two queries."""
+    from .attribution import tool_label
+
+    periods = {}
+    for p in (Experiment.objects.filter(started_at__lt=end).exclude(ended_at__lte=start)
+              .filter(holdout_share__gt=0).order_by("key", "-started_at")):
+        periods.setdefault(p.key, p)
+    if not periods:
+        return []
+    totals = period_totals([p.pk for p in periods.values()], decided_from=start, decided_to=end)
+    attributed = {row.tool: row.revenue for row in attribution.per_tool} if attribution is not None else {}
+    rows = []
+    for key, p in sorted(periods.items()):
+        result = analyse(p, totals.get((p.pk, T, ""), GroupTotals()), totals.get((p.pk, C, ""), GroupTotals()))
+        rows.append(MapRow(key, tool_label(key), Decimal(attributed.get(key) or 0), result))
+    return rows
+
+
+def map_chart(rows: list[MapRow], *, width=720, label_width=200, bar=14, gap=18) -> MapChart | None:
+    """Geometry of the side-by-side bars: attributed revenue, and incremental revenue with its 95 % interval drawn
+    as a line with end caps (an interval crossing zero shows the tool may have caused nothing)."""
+    if not rows:
+        return None
+    values = [0.0]
+    for row in rows:
+        values.append(float(row.attributed))
+        if row.incremental is not None:
+            values += [row.incremental.low, row.incremental.high]
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    plot = width - label_width - 20
+    x = lambda v: round(label_width + (v - low) / span * plot, 2)  # noqa: E731
+    zero = x(0.0)
+    out = []
+    for i, row in enumerate(rows):
+        y = i * (2 * bar + gap)
+        a = float(row.attributed)
+        inc_ = row.incremental
+        out.append(ChartRow(
+            str(row.label), y, min(zero, x(a)), abs(x(a) - zero),
+            min(zero, x(inc_.value)) if inc_ else None, abs(x(inc_.value) - zero) if inc_ else 0.0,
+            x(inc_.low) if inc_ else None, x(inc_.high) if inc_ else None, row))
+    return MapChart(width, len(rows) * (2 * bar + gap), label_width, zero, bar, out)

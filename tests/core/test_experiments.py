@@ -173,12 +173,14 @@ def test_two_concurrent_senders_never_send_to_a_held_out_person():
     Assignment.objects.create(experiment=experiment, person=assign.person_key(email=email), group="c",
                               decided_at=timezone.now(), window_ends_at=timezone.now() + timedelta(days=7))
     first = abandoned(email)
-    other_basket = abandoned(email)  # a second basket, a second mail to the same person
-    ids = [[first.pk], [other_basket.pk]]
+    second = Message.objects.get(subject_key=first.subject_key, step=2)  # a second mail to the same person
+    Message.objects.filter(pk=second.pk).update(due_at=timezone.now())
+    ids = [[first.pk], [second.pk]]
     claimed = [outbox.claim_due(10, only_ids=i) for i in ids]
     reports = run_at_once(2, lambda i: outbox.send_claimed(claimed[i]))
     assert sum(r.held for r in reports) == 2 and not mail.outbox
-    assert set(Message.objects.values_list("state", flat=True)) == {State.HELD_OUT}
+    assert set(Message.objects.filter(pk__in=[first.pk, second.pk]).values_list("state", flat=True)) == \
+        {State.HELD_OUT}
 
 
 @on_postgresql

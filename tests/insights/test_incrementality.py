@@ -92,3 +92,57 @@ def test_periods_never_mix(settings):
     by_period = {r.experiment.pk: r for r in inc.results(["recovery"])}
     assert by_period[first.pk].control.people == 1 and by_period[first.pk].treatment.people == 0
     assert by_period[second.pk].treatment.people == 1 and by_period[second.pk].control.people == 0
+
+
+# Admin and the journey map ----------------------------------------------------------------------------------
+@pytest.fixture
+def owner(client, staff_user):
+    from django.contrib.auth.models import Permission
+
+    staff_user.user_permissions.add(*Permission.objects.filter(content_type__app_label="journey",
+                                                               codename__endswith="_experiment"))
+    client.force_login(staff_user)
+    return staff_user
+
+
+def test_the_owner_sets_a_share_in_admin_and_a_new_period_starts(client, owner):
+    from django.urls import reverse
+
+    response = client.get(reverse("admin:journey_experiment_changelist"))
+    assert response.status_code == 200
+    current = assign.current(["recovery"])["recovery"]
+    url = reverse("admin:journey_experiment_change", args=[current.pk])
+    response = client.post(url, {"share_percent": "20"})
+    assert response.status_code == 302
+    new = assign.current(["recovery"])["recovery"]
+    assert new.pk != current.pk and new.holdout_share == Decimal("0.200")
+    # A closed period is a record: it cannot be edited.
+    assert client.post(url, {"share_percent": "30"}).status_code == 403
+
+
+@pytest.mark.parametrize("bad", ["95", "-1", "abc", "1e9", ""])
+def test_a_bad_share_is_a_form_error(client, owner, bad):
+    from django.urls import reverse
+
+    current = assign.set_share("recovery", "0.1")
+    response = client.post(reverse("admin:journey_experiment_change", args=[current.pk]), {"share_percent": bad})
+    assert response.status_code == 200 and response.context["adminform"].form.errors
+    assert assign.current(["recovery"])["recovery"].pk == current.pk
+
+
+def test_the_map_shows_attributed_and_caused_revenue_with_the_interval(client, staff_user):
+    from django.urls import reverse
+
+    experiment = assign.set_share("recovery", "0.2")
+    now = timezone.now()
+    for i in range(40):
+        Assignment.objects.create(experiment=experiment, person=f"{i:032d}", group="c" if i % 5 == 0 else "t",
+                                  decided_at=now - timedelta(days=1), window_ends_at=now + timedelta(days=6),
+                                  orders=1 if i % 3 == 0 else 0, revenue=Decimal("30") if i % 3 == 0 else 0)
+    client.force_login(staff_user)
+    response = client.get(reverse("admin:journey_journeymap_changelist"), {"period": "7"})
+    [row] = response.context["journey_map"].incrementality
+    assert row.key == "recovery" and row.result.treatment.people == 32 and row.result.control.people == 8
+    html = response.content.decode()
+    assert 'id="jm-incrementality-svg"' in html and 'class="jm-inc-interval"' in html
+    assert 'data-incremental="recovery"' in html and "Not enough data yet" in html
