@@ -29,6 +29,7 @@ SCRIPTS = [
     "bench.events_overhead",
     "bench.funnel",
     "bench.webhook_burst",
+    "bench.incrementality",
 ]
 
 

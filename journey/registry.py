@@ -16,4 +16,5 @@ from .core.registry import (
     registry,
 )
 
-__all__ = ["Health", "Holdout", "Metric", "OrderTouch", "Status", "Tool", "ToolRegistry", "Touchpoint", "register", "registry"]
+__all__ = ["Health", "Holdout", "Metric", "OrderTouch", "Status", "Tool", "ToolRegistry", "Touchpoint", "register",
+           "registry"]

@@ -1,4 +1,5 @@
-"""Holdouts in admin (beside their numbers, above the tools): one row per measured tool and period; the owner edits the open period's share, which closes
+"""Holdouts in admin (beside their numbers, above the tools): one row per measured tool and period; the owner
+edits the open period's share, which closes
 it and starts a new one (the numbers of each period stay apart)."""
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class ShareForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["share_percent"].initial = (self.instance.holdout_share * 100).normalize()
+            self.fields["share_percent"].initial = self.instance.holdout_percent
 
     def clean_share_percent(self):
         value = self.cleaned_data["share_percent"]
@@ -81,7 +82,7 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("held out"))
     def share_display(self, obj):
-        return f"{(obj.holdout_share * 100).normalize():f} %" if obj.holdout_share else gettext("off")
+        return f"{obj.holdout_percent:f} %" if obj.holdout_share else gettext("off")
 
     @admin.display(description=_("people"))
     def people(self, obj):
@@ -96,7 +97,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         period = assign.set_share(obj.key, form.cleaned_data["share_percent"])
         if period.pk != obj.pk:
             messages.success(request, gettext("A new measurement period started with %(share)s %% held out.")
-                             % {"share": f"{(period.holdout_share * 100).normalize():f}"})
+                             % {"share": f"{period.holdout_percent:f}"})
         obj.pk = period.pk
 
     def response_change(self, request, obj):

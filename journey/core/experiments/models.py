@@ -40,6 +40,11 @@ class Experiment(models.Model):
     def __str__(self):
         return f"{self.key} {self.started_at:%Y-%m-%d}"
 
+    @property
+    def holdout_percent(self) -> Decimal:
+        """The share as a percentage (Decimal("20") for 0.200)."""
+        return (self.holdout_share * 100).quantize(Decimal("0.1")).normalize()
+
 
 class Assignment(models.Model):
     """One person's group in one period, decided once (the first time the tool would act on them) and kept.
@@ -86,6 +91,9 @@ class ExperimentOrder(models.Model):
         constraints = [models.UniqueConstraint(fields=["assignment", "order_id"],
                                                name="journey_experiment_order_once")]
 
+    def __str__(self):
+        return f"order {self.order_id} for {self.assignment_id}"
+
 
 class ErasedTally(models.Model):
     """What erased people contributed to a period's numbers, per group: their assignments are deleted on erasure
@@ -104,3 +112,6 @@ class ErasedTally(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["experiment", "group", "variant"],
                                                name="journey_erased_tally_once")]
+
+    def __str__(self):
+        return f"{self.experiment_id}:{self.group}: {self.people} erased"

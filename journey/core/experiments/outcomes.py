@@ -83,4 +83,5 @@ def on_order_placed(sender, order=None, raw=False, **kwargs):
 def connect():
     from oscar.core.loading import get_class
 
-    get_class("order.signals", "order_placed").connect(on_order_placed, dispatch_uid="journey.core.experiments.order_placed")
+    get_class("order.signals", "order_placed").connect(on_order_placed,
+                                                       dispatch_uid="journey.core.experiments.order_placed")
