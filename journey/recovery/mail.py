@@ -155,4 +155,5 @@ register_kind(MessageKind(key=MAIL_KIND, tool="recovery", template="journey/mail
                           build_context=build_step_context, prepare_batch=prepare_step_batch, tags=("recovery",),
                           action_url=restore_url))
 register_kind(MessageKind(key=SAVED_BASKET_KIND, tool="recovery", template="journey/mail/saved_basket",
-                          build_context=build_saved_basket_context, tags=("recovery", "saved-basket")))
+                          build_context=build_saved_basket_context, tags=("recovery", "saved-basket"),
+                          measured=False))

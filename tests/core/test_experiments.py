@@ -88,6 +88,20 @@ def test_a_held_out_person_gets_no_mail_and_the_decision_is_recorded():
     assert report.held == 1
 
 
+def test_a_mail_the_person_asked_for_is_never_held_out():
+    from journey.recovery import services
+    from journey.recovery.models import BasketActivity
+    from journey.test.factories import basket_with
+
+    experiment = assign.set_share("recovery", "0.9")
+    email = control_email(experiment)
+    activity = services.capture_email(basket_with(), email, BasketActivity.Source.CHECKOUT)
+    outbox.schedule(kind=services.SAVED_BASKET_KIND, subject_key="saved", step=0, to_email=email,
+                    due_at=timezone.now(), context={"activity_id": activity.pk})
+    outbox.send_claimed(outbox.claim_due(10))
+    assert [m.to for m in mail.outbox] == [[email]] and not Assignment.objects.exists()
+
+
 def test_with_the_holdout_off_nothing_is_held_or_recorded():
     abandoned("a@example.com")
     outbox.send_due()
