@@ -205,3 +205,27 @@ def test_concurrent_senders_record_one_group_per_person():
     results = run_at_once(4, lambda i: assign.decide(experiment, people))
     assert all(r == results[0] for r in results)
     assert Assignment.objects.count() == 200
+
+
+def test_the_gate_costs_a_fixed_number_of_queries_per_batch():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from journey.core.experiments.gate import holdout_gate
+    from journey.recovery.services import MAIL_KIND
+
+    assign.set_share("recovery", "0.5")
+    now = timezone.now()
+
+    def batch(n, start):
+        Message.objects.bulk_create([Message(tool="recovery", kind=MAIL_KIND, subject_key=f"q{start + i}", step=1,
+                                             to_email=f"q{start + i}@example.com", due_at=now) for i in range(n)])
+        return list(Message.objects.filter(subject_key__in=[f"q{start + i}" for i in range(n)]))
+
+    small, big = batch(5, 0), batch(100, 100)
+    with CaptureQueriesContext(connection) as few:
+        holdout_gate(small)
+    with CaptureQueriesContext(connection) as many:
+        verdicts = holdout_gate(big)
+    assert len(few) == len(many) <= 4
+    assert 25 < len(verdicts) < 75  # about half held out
