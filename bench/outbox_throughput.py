@@ -282,7 +282,9 @@ def run_tick(ids):
         outbox.send_due(via="tick")
         runs += 1
     elapsed = time.perf_counter() - started
-    return {"elapsed": elapsed, "sent": Message.objects.filter(id__in=ids, state="sent").count(), "runs": runs}
+    # Handled: sent, or held out by a tool's holdout (the demo shop holds 10 % of each mail tool's people out).
+    return {"elapsed": elapsed, "sent": Message.objects.filter(id__in=ids, state__in=["sent", "held_out"]).count(),
+            "runs": runs}
 
 
 # Report ----------------------------------------------------------------------------------------------------------
