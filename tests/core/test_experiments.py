@@ -222,10 +222,11 @@ def test_the_gate_costs_a_fixed_number_of_queries_per_batch():
                                              to_email=f"q{start + i}@example.com", due_at=now) for i in range(n)])
         return list(Message.objects.filter(subject_key__in=[f"q{start + i}" for i in range(n)]))
 
-    small, big = batch(5, 0), batch(100, 100)
+    # 80: SQLite splits one INSERT of more rows into several (its limit on query parameters); PostgreSQL does not.
+    small, big = batch(5, 0), batch(80, 100)
     with CaptureQueriesContext(connection) as few:
         holdout_gate(small)
     with CaptureQueriesContext(connection) as many:
         verdicts = holdout_gate(big)
     assert len(few) == len(many) <= 4
-    assert 25 < len(verdicts) < 75  # about half held out
+    assert 20 < len(verdicts) < 60  # about half held out
