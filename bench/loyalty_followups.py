@@ -184,6 +184,8 @@ def post_purchase(order_ids, worker=None, broker=""):
         result["send"] = time.perf_counter() - started
     result["sent"] = Message.objects.filter(tool="post_purchase", state=Message.State.SENT).count()
     result["vouchers"] = PersonalVoucher.objects.filter(purpose="post_purchase").count()
+    # The demo shop holds 10 % of the program's customers out (docs/measurement.md): they get no mail, no voucher.
+    result["held"] = Message.objects.filter(tool="post_purchase", state=Message.State.HELD_OUT).count()
     result["states"] = dict(Message.objects.values_list("state").annotate(n=Count("id")).order_by())
     result["top"] = sorted(((table, n, s) for table, (n, s) in timer.data.items()), key=lambda r: -r[2])[:6]
     return result
@@ -298,7 +300,7 @@ def main():
            f"Celery worker x{target_concurrency()} on Redis")
     rows.append([f"send them, each with a voucher + related products ({how})",
                  f"{sent['sent']:,} sent, {sent['vouchers']:,} vouchers", f"{sent['send']:.1f} s", "", "", ""])
-    ok = total <= SEND_TARGET and sent["sent"] == MAILS and sent["vouchers"] == MAILS
+    ok = total <= SEND_TARGET and sent["sent"] + sent["held"] == MAILS and sent["vouchers"] == sent["sent"]
     rows.append(["schedule + send", "", f"{total:.1f} s", "", f"≤ {SEND_TARGET:.0f} s", verdict(ok)])
     print(table(["Measure", "Size", "Time", "Queries / item", "Target", "Result"], rows))
     print(f"\nSet-up: database {setup:.1f} s, data {data:.1f} s ({lines_per_order:.1f} lines per order); "

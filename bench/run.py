@@ -33,6 +33,7 @@ SCRIPTS = [
     "bench.events_scale",
     "bench.webhook_burst",
     "bench.frequency_cap",
+    "bench.incrementality",
 ]
 
 

@@ -67,6 +67,10 @@ DEFAULTS = {
     # Give every single-use voucher (not only journey's personal ones) a unique redemption row at order
     # placement, so no single-use code is redeemed twice under concurrency (django-oscar #4580).
     "GUARD_SINGLE_USE_VOUCHERS": True,
+    # Holdouts (docs/measurement.md) ---------------------------------------------------------------------------
+    # The holdout share a measured tool's first period starts with: None = the tool's own default (10 % for the
+    # mails, 0 = off for on-site tools); e.g. "0" starts every tool unmeasured.  Staff change it per tool in admin.
+    "HOLDOUT_START_SHARE": None,
     # Post-purchase and win-back (Retain) ---------------------------------------------------------------------
     # Order statuses (the shop's own names, compared case-insensitively) meaning the order was cancelled or
     # refunded: its post-purchase mail is cancelled, and it counts neither as an order nor as revenue.

@@ -5,6 +5,7 @@ Tool folders keep their models in their own modules; this file imports them.
 
 from .browse.models import BrowseProgram, BrowseReminder
 from .core.consent_models import ConsentRecord
+from .core.experiments.models import Assignment, ErasedTally, Experiment, ExperimentOrder
 from .core.models import (
     JobState,
     JourneyEvent,
@@ -29,6 +30,10 @@ from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
 
 __all__ = [
+    "Assignment",
+    "ErasedTally",
+    "Experiment",
+    "ExperimentOrder",
     "BasketActivity",
     "BirthdayProgram",
     "BirthdayReward",

@@ -132,4 +132,5 @@ def action_url(message):
 
 
 register_kind(MessageKind(key=MAIL_KIND, tool=TOOL, template=DEFAULT_TEMPLATE, build_context=build_context,
-                          prepare_batch=prepare_batch, tags=("browse",), action_url=action_url))
+                          prepare_batch=prepare_batch, tags=("browse",), action_url=action_url,
+                          priority=20))  # after recovery (10), before post-purchase (40): the frequency cap

@@ -81,4 +81,4 @@ def build_context(message):
 
 
 register_kind(MessageKind(key=MAIL_KIND, tool=TOOL, template=TEMPLATE, build_context=build_context,
-                          prepare_batch=prepare_batch, tags=("price-drop",)))
+                          prepare_batch=prepare_batch, tags=("price-drop",), priority=30))

@@ -212,4 +212,5 @@ register_kind(MessageKind(key=MAIL_KIND, tool="recovery", template="journey/mail
                           action_url=restore_url, priority=10))
 register_kind(MessageKind(key=SAVED_BASKET_KIND, tool="recovery", template="journey/mail/saved_basket",
                           build_context=build_saved_basket_context, tags=("recovery", "saved-basket"),
-                          priority=5))  # the shopper asked for it just now: first in line
+                          # The shopper asked for it just now: first in line, and never held out.
+                          priority=5, measured=False))

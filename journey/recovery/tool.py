@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from oscar.core.loading import get_model
 
-from ..core.registry import Health, Metric, OrderTouch, Tool, Touchpoint
+from ..core.registry import Health, Holdout, Metric, OrderTouch, Tool, Touchpoint
 from ..core.reporting.series import per_day
 from ..phases import Phase
 from . import mail  # noqa: F401  (registers the recovery mail kinds with the outbox)
@@ -87,6 +87,7 @@ TOOL = Tool(
     jobs=["scan_abandoned_baskets", "send_due_messages"],
     admin_url_name="admin:journey_recoverystep_changelist",
     order=10,
+    holdout=Holdout(share="0.10", surface="mail", window_days=7),
 )
 
 

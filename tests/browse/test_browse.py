@@ -334,3 +334,13 @@ def test_erasing_a_person_removes_their_reminder_rows(program, signed_in, shoppe
     assert BrowseReminder.objects.count() == 1
     privacy.erase(email="ana@example.com")
     assert BrowseReminder.objects.count() == 0
+
+
+def test_under_the_frequency_cap_browse_comes_after_recovery_and_price_drops_before_the_retain_mails():
+    from journey.core.outbox.kinds import get_kind, priority_of, registered_kinds
+
+    get_kind("browse.reminder")
+    retain = [priority_of(k) for k, kind in registered_kinds().items() if kind.tool in ("post_purchase", "winback",
+                                                                                         "birthday")]
+    assert retain
+    assert priority_of("recovery.step") < priority_of("browse.reminder") < priority_of("price_drop.alert") < min(retain)

@@ -26,6 +26,8 @@ class MessageKind:
     template: str  # prefix of each channel's templates
     build_context: Callable[[Message], dict]
     marketing: bool = True
+    # False: a message the person asked for ("email me my basket"), never held out by a holdout (docs/measurement.md).
+    measured: bool = True
     tags: tuple[str, ...] = field(default_factory=tuple)
     # Optional: contexts for a whole batch at once, {message id: context dict or NotEligible}, with a fixed number
     # of queries for the batch (what makes sending fast); build_context stays the one-message fallback.
