@@ -121,7 +121,7 @@ def synthesize(scale: float = 10.0, *, variants: int | None = None, seed: int = 
     used = np.unique(real)
     n_real_products = len(real_product_ids)
     department = products["department"].to_numpy()
-    category = products["category"].to_numpy()
+    category = np.array([c if isinstance(c, str) and c else None for c in products["category"]], dtype=object)
     categories = sorted({(d, None) for d in department} | {(d, c) for d, c in zip(department, category, strict=True)
                                                            if c is not None}, key=lambda dc: (dc[0], dc[1] or ""))
     category_index = {key: i for i, key in enumerate(categories)}
@@ -189,7 +189,7 @@ def synthesize(scale: float = 10.0, *, variants: int | None = None, seed: int = 
     )
 
 
-# -- Binary COPY --------------------------------------------------------------------------------------------------------
+# -- Binary COPY ------------------------------------------------------------------------------------------------
 
 
 def numeric_cents(cents):
@@ -363,7 +363,7 @@ def write(syn: Synthetic, *, progress=print):
         cursor.execute("SET session_replication_role = DEFAULT")
         for table in ("catalogue_product", "catalogue_productcategory", "partner_stockrecord", "order_order",
                       "order_line"):
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
         started = time.perf_counter()
         for table in ("catalogue_product", "catalogue_productcategory", "partner_stockrecord", "order_order",
                       "order_line"):
@@ -386,7 +386,7 @@ def generated(cursor):
     cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [MARKER])
     if not cursor.fetchone()[0]:
         return None
-    cursor.execute(f"SELECT scale, seed, lines FROM {MARKER}")
+    cursor.execute(f"SELECT scale, seed, lines FROM {MARKER}")  # noqa: S608
     return cursor.fetchone()
 
 
@@ -417,7 +417,7 @@ def main():
     write(syn)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {MARKER} (scale float8, seed int, lines int8)")
-        cursor.execute(f"INSERT INTO {MARKER} VALUES (%s, %s, %s)", [args.scale, args.seed, syn.n_lines])
+        cursor.execute(f"INSERT INTO {MARKER} VALUES (%s, %s, %s)", [args.scale, args.seed, syn.n_lines])  # noqa: S608
     print(json.dumps({"synthesize": synthesize_s, "total": time.perf_counter() - started, "lines": syn.n_lines,
                       "orders": syn.n_orders, "products": syn.n_products,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
