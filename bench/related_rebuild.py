@@ -35,7 +35,7 @@ SELECT count(*) FROM ranked WHERE r <= 10
 """
 DEMO_TARGET_S, DEMO_TARGET_MB = 5.0, 1024
 SCALE_TARGET_S, SCALE_TARGET_MB = 90.0, 4096
-SEED = 17
+SEED = 0
 
 
 def child():

@@ -149,6 +149,7 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
     try:
         with report.timed("read"):
             order_ids, product_ids, epochs = data.read_order_lines(since=since, until=until)
+        with report.timed("catalogue"):
             catalogue = _catalogue()
             rules, broken = _rules()
         if progress:

@@ -160,3 +160,19 @@ def test_numeric_cents_in_postgresql_binary_layout():
         rows = cursor.fetchall()
     assert [r[0] for r in rows] == [Decimal(v) / 100 for v in values.tolist()]
     assert {(r[1], r[2].year) for r in rows} == {("", 2000)}  # NOT NULL columns left out get neutral values
+
+
+@pytest.mark.parametrize("half_life_days", [None, 30.0])
+def test_blocks_on_two_threads_give_the_same_result_as_on_one(half_life_days):
+    from journey.related import engine
+
+    rng = np.random.default_rng(4)
+    orders = rng.integers(0, 400, 4000)
+    products = (rng.zipf(1.3, 4000) % 120) + 1
+    epochs = 1_500_000_000 + orders * 3600
+    one = engine.build(orders, products, epochs, half_life_days=half_life_days, block_entries=500, workers=1)
+    two = engine.build(orders, products, epochs, half_life_days=half_life_days, block_entries=500, workers=2)
+    assert len(one.params["seconds"]) == 3
+    for name in ("product_ids", "neighbours", "scores", "counts", "frequency"):
+        assert np.array_equal(getattr(one, name), getattr(two, name))
+    assert (one.neighbours >= 0).sum() > 200
