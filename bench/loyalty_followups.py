@@ -9,10 +9,12 @@ with vouchers scheduled and sent through the outbox.
 2. **3,000 post-purchase mails** — in a fresh database (``journey_bench_loyalty``, created, migrated and dropped;
    ``--keep`` keeps it): 3,000 customers each with one order (1–3 lines of 300 products, which have related-products
    lists), the program on.  Timed: ``followups.on_order_placed`` for every order (what the receiver does after each
-   checkout), then the due mails claimed in batches of 100 and sent by 4 threads (as Celery's fan-out does) —
-   each with its personal voucher issued by the voucher service and up to four related products — through
-   anymail's test backend (discarding).
-   Target: scheduling + sending ≤ 30 s (the issue's target for 3,000 birthday vouchers and mails).
+   checkout), then ``journey.send_due_messages`` sent to a real Celery worker (prefork, one process per core, on
+   Redis: BENCH_REDIS_URL as in bench.outbox_throughput; started before the clock) that claims them in batches of
+   100 and sends them — each with its personal voucher issued by the voucher service and up to four related
+   products — through anymail's test backend (discarding), until the last one is sent.  Without Redis the batches
+   are sent by 4 threads of this process instead (said in the table).
+   Target: scheduling + sending ≤ 15 s.
 """
 
 import argparse
@@ -25,11 +27,11 @@ from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
-DB_NAME = "journey_bench_loyalty"
+DB_NAME = "journey_bench_loyalty" + os.environ.get("BENCH_DB_SUFFIX", "")  # a suffix keeps parallel runs apart
 MAILS = 3_000
 PRODUCTS = 300
 SELECT_TARGET = 1.0  # s
-SEND_TARGET = 30.0  # s
+SEND_TARGET = 15.0  # s
 BATCH = 100  # JOURNEY["SEND_BATCH_SIZE"]'s default
 SENDERS = 4
 BACKEND = "bench.mail.DiscardingTestBackend"
@@ -60,7 +62,12 @@ def selection():
     from journey.loyalty.followups.models import WinbackProgram
 
     Order = get_model("order", "Order")
-    newest = Order.objects.aggregate(newest=Max("date_placed"))["newest"]
+    try:
+        newest = Order.objects.aggregate(newest=Max("date_placed"))["newest"]
+    except Exception as exc:  # noqa: BLE001 - no demo database (or not migrated): the row says why
+        reason = str(exc).strip().splitlines()[-1].split("FATAL:")[-1].strip()[:60]
+        print(json.dumps({"error": f"no full demo database ({reason})"}))
+        return
     if newest is None:
         print(json.dumps({"error": "the demo database has no orders (run load_demo --size full)"}))
         return
@@ -147,7 +154,7 @@ def build(now):
     return [o.pk for o in orders], len(lines) / len(orders)
 
 
-def post_purchase(order_ids):
+def post_purchase(order_ids, worker=None, broker=""):
     from django.db import connection
     from django.db.models import Count
     from django.utils import timezone
@@ -164,16 +171,43 @@ def post_purchase(order_ids):
             followups.on_order_placed(order_id, language="en")
         result["schedule"] = time.perf_counter() - started
         result["schedule_queries"] = timer.queries
-        started = time.perf_counter()
-        # Batches of 100 sent by 4 threads, as Celery's fan-out sends them (and as the birthday bench does); the
-        # threads' queries are not counted (each has its own connection).
+    ids = list(Message.objects.filter(tool="post_purchase").values_list("id", flat=True))
+    started = time.perf_counter()
+    if worker is not None:
+        from bench.outbox_throughput import send_through
+
+        run = send_through(worker, broker, ids, timeout=600)
+        result["send"] = run["elapsed"]
+    else:
+        # Batches of 100 sent by 4 threads, as Celery's fan-out sends them; the threads' queries are not counted.
         send_due_in_parallel(timezone.now(), batch=BATCH, senders=SENDERS)
         result["send"] = time.perf_counter() - started
     result["sent"] = Message.objects.filter(tool="post_purchase", state=Message.State.SENT).count()
     result["vouchers"] = PersonalVoucher.objects.filter(purpose="post_purchase").count()
+    # The demo shop holds 10 % of the program's customers out (docs/measurement.md): they get no mail, no voucher.
+    result["held"] = Message.objects.filter(tool="post_purchase", state=Message.State.HELD_OUT).count()
     result["states"] = dict(Message.objects.values_list("state").annotate(n=Count("id")).order_by())
     result["top"] = sorted(((table, n, s) for table, (n, s) in timer.data.items()), key=lambda r: -r[2])[:6]
     return result
+
+
+def worker_for(url):
+    """A running Celery worker on the bench's Redis database (one process per core), or (None, reason)."""
+    from bench.outbox_throughput import redis_url, start_worker, target_concurrency
+
+    broker = redis_url()
+    import redis
+
+    try:
+        client = redis.Redis.from_url(broker, socket_connect_timeout=3)
+        size = client.dbsize()
+        client.close()
+    except redis.RedisError as exc:
+        return None, broker, f"no Redis at {broker} ({exc})"
+    if size:
+        return None, broker, f"Redis database {broker} holds {size} keys"
+    os.environ["REDIS_URL"] = broker
+    return start_worker(url, broker, target_concurrency()), broker, ""
 
 
 def main():
@@ -227,7 +261,21 @@ def main():
         started = time.perf_counter()
         order_ids, lines_per_order = build(timezone.now())
         data = time.perf_counter() - started
-        sent = post_purchase(order_ids)
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # as a shop's database is, after its bulk load
+        worker, broker, no_worker = worker_for(url)
+        try:
+            sent = post_purchase(order_ids, worker, broker)
+        finally:
+            if worker is not None:
+                from bench.outbox_throughput import stop_worker
+
+                stop_worker(worker)
+                import redis
+
+                redis.Redis.from_url(broker).flushdb()
     finally:
         from django.db import connections
 
@@ -246,10 +294,14 @@ def main():
     total = sent["schedule"] + sent["send"]
     rows.append([f"schedule {MAILS:,} post-purchase mails (on_order_placed each)", f"{MAILS:,} orders",
                  f"{sent['schedule']:.1f} s", f"{sent['schedule_queries'] / MAILS:.1f}", "", ""])
-    rows.append([f"send them, each with a voucher + related products ({SENDERS} threads)",
+    from bench.outbox_throughput import target_concurrency
+
+    how = (f"{SENDERS} threads of this process: {no_worker}" if no_worker else
+           f"Celery worker x{target_concurrency()} on Redis")
+    rows.append([f"send them, each with a voucher + related products ({how})",
                  f"{sent['sent']:,} sent, {sent['vouchers']:,} vouchers", f"{sent['send']:.1f} s", "", "", ""])
-    ok = total <= SEND_TARGET and sent["sent"] == MAILS and sent["vouchers"] == MAILS
-    rows.append(["schedule + send", "", f"{total:.1f} s", "", "≤ 30 s", verdict(ok)])
+    ok = total <= SEND_TARGET and sent["sent"] + sent["held"] == MAILS and sent["vouchers"] == sent["sent"]
+    rows.append(["schedule + send", "", f"{total:.1f} s", "", f"≤ {SEND_TARGET:.0f} s", verdict(ok)])
     print(table(["Measure", "Size", "Time", "Queries / item", "Target", "Result"], rows))
     print(f"\nSet-up: database {setup:.1f} s, data {data:.1f} s ({lines_per_order:.1f} lines per order); "
           f"outbox states {sent['states']}")

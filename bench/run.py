@@ -21,6 +21,7 @@ SCRIPTS = [
     "bench.storefront",
     "bench.fresh_load",
     "bench.recovery_scan",
+    "bench.browse_scan",
     "bench.outbox_throughput",
     "bench.related_rebuild",
     "bench.related_quality",
@@ -30,7 +31,10 @@ SCRIPTS = [
     "bench.loyalty_followups",
     "bench.events_overhead",
     "bench.funnel",
+    "bench.events_scale",
     "bench.webhook_burst",
+    "bench.frequency_cap",
+    "bench.incrementality",
 ]
 
 

@@ -15,7 +15,8 @@ from .exceptions import JourneyConfigurationError
 
 # journey's own tool packages (each wires itself: see docs/architecture.md).  Named by string: the kernel imports no
 # tool; each package's ``settings`` module (pure data) adds its keys to DEFAULTS below.
-BUILTIN_TOOLS = ("journey.recovery", "journey.related", "journey.promotions", "journey.loyalty", "journey.insights")
+BUILTIN_TOOLS = ("journey.recovery", "journey.related", "journey.promotions", "journey.loyalty", "journey.browse",
+                 "journey.pricedrops", "journey.insights")
 
 DEFAULTS = {
     # Absolute base URL of the storefront, used for links in mails ("https://shop.example.com").
@@ -49,6 +50,15 @@ DEFAULTS = {
     "SEND_STALE_AFTER_SECONDS": 300,
     # An on-site message is shown for this many days after it was sent (then it lapses, unseen or not).
     "ONSITE_MESSAGE_DAYS": 7,
+    # Frequency cap across every tool (docs/mail.md): at most "messages" marketing messages per person (address
+    # and customer account) in any "hours" window, enforced at send time; transactional mail is never capped.
+    # E.g. {"messages": 2, "hours": 24}; optional "max_wait_hours" (default: "hours"): how long a message held back
+    # may wait for room before it is dropped; "channels" (default ["email"]): the channels counted and capped.
+    # None or 0 messages: off.
+    "FREQUENCY_CAP": None,
+    # Priorities for the cap (lower goes first), by message kind or tool key: {"winback": 70, "recovery.step": 5}.
+    # Without an entry, each kind's own (recovery 10, post-purchase 40, birthday 50, win-back 60; 50 otherwise).
+    "MESSAGE_PRIORITIES": {},
     # How long the unsubscribe link in a mail works.
     "UNSUBSCRIBE_TOKEN_DAYS": 365,
     # Consent policy for marketing mail: "notice" (any captured email, with a notice at capture and an
@@ -57,6 +67,10 @@ DEFAULTS = {
     # Give every single-use voucher (not only journey's personal ones) a unique redemption row at order
     # placement, so no single-use code is redeemed twice under concurrency (django-oscar #4580).
     "GUARD_SINGLE_USE_VOUCHERS": True,
+    # Holdouts (docs/measurement.md) ---------------------------------------------------------------------------
+    # The holdout share a measured tool's first period starts with: None = the tool's own default (10 % for the
+    # mails, 0 = off for on-site tools); e.g. "0" starts every tool unmeasured.  Staff change it per tool in admin.
+    "HOLDOUT_START_SHARE": None,
     # Post-purchase and win-back (Retain) ---------------------------------------------------------------------
     # Order statuses (the shop's own names, compared case-insensitively) meaning the order was cancelled or
     # refunded: its post-purchase mail is cancelled, and it counts neither as an order nor as revenue.
@@ -108,6 +122,9 @@ DEFAULTS = {
     "EVENT_RETENTION_DAYS": 395,
     "MESSAGE_RETENTION_DAYS": 730,
     "CONSENT_RETENTION_DAYS": 3 * 365,
+    # PostgreSQL: the events table has one partition per month; the daily event_partitions job creates the current
+    # month's and this many months ahead (a DEFAULT partition takes any row no month covers).
+    "EVENT_PARTITION_MONTHS_AHEAD": 3,
     # Rows deleted per statement by the retention job.
     "RETENTION_BATCH_SIZE": 5000,
     # Seconds a process keeps a few small cached values (the live related-products build, the version of the live

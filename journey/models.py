@@ -3,7 +3,9 @@
 Tool folders keep their models in their own modules; this file imports them.
 """
 
+from .browse.models import BrowseProgram, BrowseReminder
 from .core.consent_models import ConsentRecord
+from .core.experiments.models import Assignment, ErasedTally, Experiment, ExperimentOrder
 from .core.models import (
     JobState,
     JourneyEvent,
@@ -20,6 +22,7 @@ from .insights.models import FunnelDay, JourneyMap, LaneNote, Persona, RollupDay
 from .loyalty.birthdays.models import BirthdayProgram, BirthdayReward
 from .loyalty.followups.models import PostPurchaseProgram, WinbackProgram
 from .loyalty.profiles.models import CustomerProfile
+from .pricedrops.models import PriceWatch
 from .promotions.campaigns.models import Campaign, CampaignTouch, CodeBatch
 from .promotions.quantity.benefits import BuyXPayYBenefit
 from .promotions.quantity.models import QuantityPromotion, QuantityTier
@@ -27,9 +30,15 @@ from .recovery.models import BasketActivity, RecoveryStep
 from .related.models import RelatedBuild, RelatedClick, RelatedProduct, RelatedRule
 
 __all__ = [
+    "Assignment",
+    "ErasedTally",
+    "Experiment",
+    "ExperimentOrder",
     "BasketActivity",
     "BirthdayProgram",
     "BirthdayReward",
+    "BrowseProgram",
+    "BrowseReminder",
     "BuyXPayYBenefit",
     "Campaign",
     "CampaignTouch",
@@ -50,6 +59,7 @@ __all__ = [
     "QuantityPromotion",
     "QuantityTier",
     "PostPurchaseProgram",
+    "PriceWatch",
     "RecoveryStep",
     "RelatedBuild",
     "RelatedClick",

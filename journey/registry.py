@@ -3,6 +3,18 @@
 It lives in ``journey.core.registry`` (the core keeps it, so the core and the registry form no import cycle).
 """
 
-from .core.registry import Health, Metric, OrderTouch, Status, Tool, ToolRegistry, Touchpoint, register, registry
+from .core.registry import (
+    Health,
+    Holdout,
+    Metric,
+    OrderTouch,
+    Status,
+    Tool,
+    ToolRegistry,
+    Touchpoint,
+    register,
+    registry,
+)
 
-__all__ = ["Health", "Metric", "OrderTouch", "Status", "Tool", "ToolRegistry", "Touchpoint", "register", "registry"]
+__all__ = ["Health", "Holdout", "Metric", "OrderTouch", "Status", "Tool", "ToolRegistry", "Touchpoint", "register",
+           "registry"]

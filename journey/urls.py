@@ -9,7 +9,7 @@ namespace.
 from django.urls import path
 
 from .conf import tool_modules
-from .core import consent_views
+from .core import consent_views, product_links
 from .core import views as core_views
 from .core.onsite_urls import urlpatterns as onsite_urlpatterns
 
@@ -18,6 +18,7 @@ app_name = "journey"
 urlpatterns = [
     path("u/<str:token>/", core_views.unsubscribe, name="unsubscribe"),
     path("consent/", consent_views.consent_view, name="consent"),
+    path("p/<str:token>/<int:product_id>/", product_links.go, name="product-link"),
     *onsite_urlpatterns,
 ]
 for module in tool_modules("urls"):

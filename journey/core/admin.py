@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from ..exceptions import JourneyConfigurationError
 from . import outbox, suppression
 from .admin_mixins import ReadOnlyAdminMixin
 from .models import Message, PersonalVoucher, Suppression, TrackingEvent
@@ -45,9 +46,9 @@ class TrackingEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The message log: every mail journey scheduled or sent, read-only."""
 
-    list_display = ("to_email", "tool", "kind", "step", "state", "due_at", "sent_at", "esp_status", "opened_at",
-                    "clicked_at")
-    list_filter = ("state", "tool", "esp_status")
+    list_display = ("to_email", "tool", "kind", "priority", "step", "channel", "state", "due_at", "sent_at",
+                    "esp_status", "opened_at", "clicked_at")
+    list_filter = ("state", "tool", "channel", "esp_status")
     search_fields = ("to_email", "esp_message_id")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
@@ -55,15 +56,37 @@ class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [TrackingEventInline]
     actions = ["cancel_scheduled"]
     change_form_template = "journey/admin/core/message_change_form.html"
+    change_list_template = "journey/admin/core/message_change_list.html"
     fieldsets = (
-        (None, {"fields": ("to_email", "tool", "kind", "step", "subject_key", "state", "user", "language",
-                           "marketing")}),
+        (None, {"fields": ("to_email", "channel", "address", "tool", "kind", "step", "subject_key", "state", "user",
+                           "language", "marketing")}),
         (_("Sending"), {"fields": ("created_at", "due_at", "sent_at", "attempts", "closed_at", "close_reason",
-                                   "last_error")}),
+                                   "last_error", "cap_slot_at", "cap_waiting_since")}),
         (_("Tracking"), {"fields": ("esp_name", "esp_message_id", "esp_status", "delivered_at", "opened_at",
-                                    "clicked_at", "bounced_at", "complained_at", "unsubscribed_at")}),
+                                    "clicked_at", "bounced_at", "complained_at", "unsubscribed_at",
+                                    "dismissed_at")}),
         (_("Context"), {"fields": ("context",), "classes": ("collapse",)}),
     )
+
+    @admin.display(description=_("priority"))
+    def priority(self, message):
+        """The kind's frequency-cap priority (lower goes first); "—" for transactional mail, never capped."""
+        return outbox.priority_of(message.kind) if message.marketing else "—"
+
+    def changelist_view(self, request, extra_context=None):
+        from .outbox import cap
+
+        try:
+            frequency_cap = cap.current_cap()
+        except JourneyConfigurationError as exc:
+            frequency_cap, cap_error = None, str(exc)
+        else:
+            cap_error = ""
+        extra = {"frequency_cap": frequency_cap, "frequency_cap_error": cap_error,
+                 "cap_window_hours": f"{frequency_cap.window.total_seconds() / 3600:g}" if frequency_cap else "",
+                 "cap_max_wait_hours": f"{frequency_cap.max_wait.total_seconds() / 3600:g}" if frequency_cap else "",
+                 "cap_priorities": cap.priority_table(), "cap_waiting": cap.waiting_for_room()}
+        return super().changelist_view(request, {**extra, **(extra_context or {})})
 
     def has_cancel_permission(self, request):
         return request.user.has_perm("journey.change_message")

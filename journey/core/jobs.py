@@ -77,6 +77,13 @@ JOBS: tuple[Job, ...] = (
         "MESSAGE_RETENTION_DAYS and CONSENT_RETENTION_DAYS, in batches.",
         task="journey.purge_old_data",
     ),
+    Job(
+        key="event_partitions",
+        func="journey.core.partitions.partitions_job",
+        interval=24 * 3600,
+        description="PostgreSQL: creates the events table's partitions for this month and the next "
+        "EVENT_PARTITION_MONTHS_AHEAD months (nothing to do on other databases).",
+    ),
 )
 
 

@@ -6,7 +6,15 @@ as long as the build runs.  ``AddIndexConcurrentlyWherePossible`` builds the ind
 (SQLite, the embedded default).  It is idempotent: an index of that name that is already there and valid is kept
 (so an index can move here from an older migration that created it in a transaction), and an INVALID one left by
 an interrupted concurrent build is dropped and built again.  See docs/development.md, "Migrations on big tables".
+
+PostgreSQL cannot build an index CONCURRENTLY on a *partitioned* table (the events table is one since migration 0018):
+there both operations create the parent's index ``ON ONLY`` the parent (no rows, invalid until complete), build each
+partition's index CONCURRENTLY and attach it; once every partition's is attached the parent's index is valid.  A
+partition created later gets the index when it is attached.  Re-running after an interruption goes on where it was.
 """
+
+import hashlib
+import re
 
 from django.db import NotSupportedError
 from django.db.migrations.operations import AddIndex
@@ -20,6 +28,42 @@ def _pg_index_state(schema_editor, name):
                        "WHERE c.relname = %s AND pg_catalog.pg_table_is_visible(c.oid)", [name])
         row = cursor.fetchone()
     return None if row is None else row[0]
+
+
+def _partitions_of(schema_editor, table):
+    """The partitions of ``table`` if it is a partitioned table, else None."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        row = cursor.fetchone()
+        if not row or row[0] != "p":
+            return None
+        cursor.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                       "WHERE i.inhparent = to_regclass(%s) ORDER BY c.relname", [table])
+        return [name for (name,) in cursor.fetchall()]
+
+
+def _partition_index_name(name, table, partition):
+    suffix = partition.removeprefix(table + "_")
+    child = f"{name}_{suffix}"
+    if len(child) > 63:
+        child = f"{name[:50]}_{hashlib.md5(child.encode()).hexdigest()[:12]}"  # noqa: S324 - a name, not a secret
+    return child
+
+
+def _build_on_partitions(schema_editor, name, table, partitions, statement):
+    """``statement(index name, target)`` is the CREATE INDEX text (no CONCURRENTLY) of an index ``ON target``."""
+    quote = schema_editor.quote_name
+    parent = statement(name, f"ONLY {quote(table)}")
+    schema_editor.execute(parent.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+    for partition in partitions:
+        child = _partition_index_name(name, table, partition)
+        state = _pg_index_state(schema_editor, child)
+        if state is False:
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(child)}")
+        if not state:
+            schema_editor.execute(statement(child, quote(partition)).replace("CREATE INDEX ", "CREATE INDEX "
+                                                                             "CONCURRENTLY ", 1))
+        schema_editor.execute(f"ALTER INDEX {quote(name)} ATTACH PARTITION {quote(child)}")
 
 
 class AddIndexConcurrentlyWherePossible(AddIndex):
@@ -47,6 +91,15 @@ class AddIndexConcurrentlyWherePossible(AddIndex):
         valid = _pg_index_state(schema_editor, self.index.name) if not schema_editor.collect_sql else None
         if valid:
             return
+        table = model._meta.db_table
+        partitions = _partitions_of(schema_editor, table) if not schema_editor.collect_sql else None
+        if partitions is not None:
+            quote = schema_editor.quote_name
+            sql = str(self.index.create_sql(model, schema_editor))
+            head = f"{quote(self.index.name)} ON {quote(table)}"
+            _build_on_partitions(schema_editor, self.index.name, table, partitions,
+                                 lambda name, target: sql.replace(head, f"{quote(name)} ON {target}", 1))
+            return
         if valid is False:  # an interrupted concurrent build left an INVALID index behind
             schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(self.index.name)}")
         schema_editor.add_index(model, self.index, concurrently=True)
@@ -55,7 +108,8 @@ class AddIndexConcurrentlyWherePossible(AddIndex):
         model = from_state.apps.get_model(app_label, self.model_name)
         if not self.allow_migrate_model(schema_editor.connection.alias, model):
             return
-        if schema_editor.connection.vendor == "postgresql" and not schema_editor.connection.in_atomic_block:
+        if (schema_editor.connection.vendor == "postgresql" and not schema_editor.connection.in_atomic_block
+                and _partitions_of(schema_editor, model._meta.db_table) is None):  # no DROP … CONCURRENTLY there
             schema_editor.remove_index(model, self.index, concurrently=True)
         else:
             schema_editor.remove_index(model, self.index)
@@ -92,11 +146,21 @@ class CreateIndexSQLConcurrentlyWherePossible(Operation):
         valid = _pg_index_state(schema_editor, self.name) if not schema_editor.collect_sql else None
         if valid:
             return
+        match = re.match(r'\s*ON\s+(?:ONLY\s+)?"?(\w+)"?(.*)', self.definition, re.S)
+        partitions = _partitions_of(schema_editor, match[1]) if match and not schema_editor.collect_sql else None
+        if partitions is not None:
+            table, rest, quote = match[1], match[2], schema_editor.quote_name
+            _build_on_partitions(schema_editor, self.name, table, partitions,
+                                 lambda index, target: f"CREATE INDEX {quote(index)} ON {target}{rest}")
+            return
         if valid is False:
             schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
         schema_editor.execute(f"CREATE INDEX CONCURRENTLY {name} {self.definition}")
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         concurrently = schema_editor.connection.vendor == "postgresql" and not schema_editor.connection.in_atomic_block
+        match = re.match(r'\s*ON\s+(?:ONLY\s+)?"?(\w+)"?', self.definition)
+        if concurrently and match and _partitions_of(schema_editor, match[1]) is not None:
+            concurrently = False  # PostgreSQL drops a partitioned index (and its partitions') only in one go
         schema_editor.execute(f"DROP INDEX {'CONCURRENTLY ' if concurrently else ''}IF EXISTS "
                               f"{schema_editor.quote_name(self.name)}")

@@ -104,6 +104,10 @@ class Message(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     close_reason = models.CharField(_("why not sent"), max_length=200, blank=True)
+    # Frequency cap (journey.core.outbox.cap): when the cap last gave this message a slot (a mark concurrent
+    # senders count while it is being sent), and since when it has been waiting for room (its maximum wait).
+    cap_slot_at = models.DateTimeField(_("frequency cap: slot taken at"), null=True, blank=True)
+    cap_waiting_since = models.DateTimeField(_("frequency cap: waiting since"), null=True, blank=True)
 
     esp_name = models.CharField(_("ESP"), max_length=32, blank=True)
     esp_message_id = models.CharField(_("ESP message id"), max_length=200, blank=True)
@@ -138,6 +142,9 @@ class Message(models.Model):
             # The storefront's one query for a visitor's on-site message: only live on-site rows are in it.
             models.Index(fields=["address", "sent_at"], name="journey_msg_onsite_live",
                          condition=models.Q(channel="onsite", state="sent", dismissed_at__isnull=True)),
+            # A person's marketing messages: the frequency cap's count, cancelling what is due to an address.
+            models.Index(fields=["to_email", "due_at"], name="journey_msg_marketing_to",
+                         condition=models.Q(marketing=True)),
         ]
         ordering = ["-created_at"]
 

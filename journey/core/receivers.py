@@ -5,7 +5,8 @@ def connect():
     from anymail.signals import tracking
 
     from .. import signals
-    from . import capture, voucher_receivers
+    from . import capture, experiments, voucher_receivers
+    from .outbox import cap
     from .outbox.schedule import on_address_suppressed
     from .tracking import on_tracking
 
@@ -14,3 +15,5 @@ def connect():
     voucher_receivers.connect()
     capture.connect()
     tracking.connect(on_tracking, dispatch_uid="journey.core.tracking")
+    cap.register()  # the frequency cap, a send gate (it does nothing while JOURNEY["FREQUENCY_CAP"] is off)
+    experiments.connect()  # the holdout gate, the order receiver and the eraser

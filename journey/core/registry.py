@@ -98,6 +98,17 @@ class OrderTouch:
 
 
 @dataclass(frozen=True)
+class Holdout:
+    """A tool measured with a randomized control group (journey.core.experiments): the share of people held out by
+    default (Decimal 0–1; "0" = off until the owner sets one), where the tool acts (``mail``: the outbox's holdout
+    gate; ``onsite``), and the conversion window: an order within ``window_days`` after the decision counts."""
+
+    share: str = "0.10"
+    surface: str = "mail"
+    window_days: int = 7
+
+
+@dataclass(frozen=True)
 class Tool:
     key: str
     name: str | Promise
@@ -123,6 +134,8 @@ class Tool:
     admin_url_name: str | None = None
     provider: str = "journey"  # journey | oscar | the host's own name
     order: int = 100
+    # Measured with a holdout (journey.core.experiments), or None.
+    holdout: Holdout | None = None
 
     def __post_init__(self):
         if not self.key or not self.key.replace("_", "").isalnum():

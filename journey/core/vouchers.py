@@ -17,13 +17,14 @@ Issuing is idempotent per ``key`` (one voucher per purpose, customer and period)
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 from oscar.core.loading import get_class, get_model
@@ -249,6 +250,70 @@ def _issue_personal_vouchers(wanted, *, purpose, kind, value, valid_days, min_ba
     if missing:
         result.update({b.key: b for b in PersonalVoucher.objects.select_related("voucher").filter(key__in=missing)})
     return result
+# Incentive history (the incentive guard) ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IncentiveHistory:
+    """What journey's personal vouchers one person had: received or redeemed one since a date (any purpose), and
+    how many of the counted purposes they redeemed (at any time)."""
+
+    received_recently: bool = False
+    redeemed_recently: bool = False
+    redeemed: int = 0
+
+    @property
+    def recent(self) -> bool:
+        return self.received_recently or self.redeemed_recently
+
+
+def incentive_history(people, *, since, counted_purposes=(), ignore_key_prefixes=()) -> dict:
+    """{(email, user_id): IncentiveHistory} for each person of ``people`` (pairs of an address and a user id, either
+    may be empty), in one query.  A voucher belongs to a person by its user or by its address.
+
+    * ``received_recently`` / ``redeemed_recently``: a journey personal voucher of any purpose issued, or redeemed,
+      at or after ``since``;
+    * ``redeemed``: how many vouchers of ``counted_purposes`` the person redeemed, ever (as long as they are kept);
+    * vouchers whose key starts with one of ``ignore_key_prefixes`` are left out (e.g. the ones of the very
+      sequence asking, so a retried mail or a later step of the same sequence is not judged by its own voucher)."""
+    people = [((email or "").strip().lower(), user_id or None) for email, user_id in people]
+    emails = {email for email, _user in people if email}
+    users = {user for _email, user in people if user}
+    result = {person: IncentiveHistory() for person in people}
+    if not (emails or users):
+        return result
+    redeemed_at = "voucher__journey_redemption__created_at"
+    wanted = Q(created_at__gte=since) | Q(**{f"{redeemed_at}__gte": since})
+    if counted_purposes:
+        wanted |= Q(purpose__in=list(counted_purposes), **{f"{redeemed_at}__isnull": False})
+    rows = (PersonalVoucher.objects.filter(Q(email__in=emails) | Q(user_id__in=users), voucher__isnull=False)
+            .filter(wanted).values_list("key", "purpose", "email", "user_id", "created_at", redeemed_at))
+    by_email, by_user = defaultdict(list), defaultdict(list)
+    for row in rows:
+        if any(row[0].startswith(prefix) for prefix in ignore_key_prefixes):
+            continue
+        if row[2]:
+            by_email[row[2].lower()].append(row)
+        if row[3]:
+            by_user[row[3]].append(row)
+    counted = set(counted_purposes)
+    for email, user_id in people:
+        mine = {row[0]: row for row in by_email.get(email, []) + by_user.get(user_id, [])}.values()
+        result[(email, user_id)] = IncentiveHistory(
+            received_recently=any(row[4] >= since for row in mine),
+            redeemed_recently=any(row[5] is not None and row[5] >= since for row in mine),
+            redeemed=sum(1 for row in mine if row[1] in counted and row[5] is not None),
+        )
+    return result
+
+
+def had_incentive_recently(*, email="", user=None, days: int, now=None) -> bool:
+    """Did this person (an address and/or a user) receive or redeem a journey incentive in the last ``days`` days?"""
+    now = now or timezone.now()
+    user_id = getattr(user, "pk", user)
+    history = incentive_history([(email, user_id)], since=now - timedelta(days=days))
+    return next(iter(history.values())).recent
+
+
 # Order placement -----------------------------------------------------------------------------------------------
 
 def guard_order(order) -> list:

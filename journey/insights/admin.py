@@ -18,6 +18,7 @@ from ..core.admin_mixins import ReadOnlyAdminMixin
 from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.csv_export import csv_response
 from ..core.reporting import CUSTOM, DEFAULT_PERIOD, PERIODS, currency, store_time_zone
+from . import holdouts_admin  # noqa: F401  (the holdout shares, beside their numbers)
 from .attribution import MODELS
 from .funnel import BREAKDOWNS, MODES
 from .journey_map import build_journey_map, csv_rows

@@ -29,4 +29,9 @@ DEFAULTS = {
     "ATTRIBUTION_LOOKBACK_DAYS": 30,
     # The attribution model the journey map shows first: "last_touch" or "first_touch".
     "ATTRIBUTION_MODEL": "last_touch",
+    # Holdout reports (docs/measurement.md): the gross margin on revenue (0–1) that turns incremental revenue into
+    # incremental margin, weighed against the vouchers' cost; the lift in conversion (percentage points) the
+    # "about N more people" verdict is sized for.
+    "MEASUREMENT_MARGIN": "0.30",
+    "MEASUREMENT_MIN_LIFT_POINTS": 2,
 }

@@ -61,6 +61,7 @@ class ProgramNumbers:
     recipients_reordered: int = 0
     non_recipients: int = 0
     non_recipients_reordered: int = 0
+    held_back: int = 0  # mails the frequency cap dropped in the period (docs/mail.md)
 
     @property
     def open_rate(self):
@@ -102,9 +103,12 @@ def _redemptions(tool, start, end):
 def program_numbers(tool: str, start: datetime, end: datetime) -> ProgramNumbers:
     """What the program ``tool`` did in ``[start, end)``: six aggregate queries."""
     numbers = ProgramNumbers(tool, start, end)
-    agg = _mails(tool).filter(sent_at__gte=start, sent_at__lt=end).aggregate(
-        sent=Count("id"), delivered=Count("id", filter=Q(delivered_at__isnull=False)),
-        opened=Count("id", filter=Q(opened_at__isnull=False)), clicked=Count("id", filter=Q(clicked_at__isnull=False)),
+    sent_q = Q(sent_at__gte=start, sent_at__lt=end)
+    capped_q = Q(state=Message.State.CAPPED, closed_at__gte=start, closed_at__lt=end)
+    agg = _mails(tool).filter(sent_q | capped_q).aggregate(
+        sent=Count("id", filter=sent_q), delivered=Count("id", filter=sent_q & Q(delivered_at__isnull=False)),
+        opened=Count("id", filter=sent_q & Q(opened_at__isnull=False)),
+        clicked=Count("id", filter=sent_q & Q(clicked_at__isnull=False)), held_back=Count("id", filter=capped_q),
     )
     for name, value in agg.items():
         setattr(numbers, name, value or 0)
@@ -135,6 +139,7 @@ def metrics(figures: ProgramNumbers, *, full=False) -> list[Metric]:
         Metric(_("Vouchers redeemed"), figures.vouchers_redeemed),
         Metric(_("Revenue from voucher orders"), figures.revenue, "money"),
         *([Metric(_("Discount given"), figures.discount, "money")] if full else []),
+        *([Metric(_("Held back by the frequency cap"), figures.held_back)] if full or figures.held_back else []),
     ]
     for label, rate in ((_("Ordered again (recipients)"), figures.repeat_rate),
                         (_("Ordered again (others)"), figures.non_recipient_repeat_rate)):

@@ -360,6 +360,8 @@ class BasketActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             Metric(_("Recovery rate"), numbers.recovery_rate, "percent"),
             Metric(_("Recovered revenue"), numbers.recovered_revenue, "money"),
             Metric(_("Voucher cost"), numbers.voucher_cost, "money"),
+            Metric(_("Held back by the frequency cap"), numbers.held_back),
+            Metric(_("Incentives withheld"), numbers.incentives_withheld),
         ]
         local_start, local_end = start.astimezone(tz), (end - timedelta(microseconds=1)).astimezone(tz)
         context = {

@@ -94,37 +94,93 @@ def prepare_step_batch(messages):
                           ttl=timedelta(days=journey_settings.RECOVERY_LINK_DAYS), per_object=True),
         strict=True,
     ))
+    going = [(m, a, baskets[a.basket_id], steps.get(m.context.get("step_id"))) for m, a in live if not reasons[a.pk]]
+    withheld = incentives_withheld([(m, a) for m, a, _b, _s in going], steps)
+    bindings = _issue_incentives([g for g in going if g[0].pk not in withheld])
+    remember = []
     for message, activity in live:
         if reasons[activity.pk]:
             contexts[message.pk] = NotEligible(reasons[activity.pk])
-            continue
-        basket = baskets[activity.basket_id]
-        step = steps.get(message.context.get("step_id"))
+    for message, activity, basket, step in going:
         restore = outbox.absolute_url(reverse("journey:restore-basket", args=[restore_tokens[message.pk]]))
-        contexts[message.pk] = _step_context(message, activity, basket, step, restore, related.get(basket.pk, []),
-                                             last_delay, strategy if not basket.owner_id else None)
+        contexts[message.pk] = _step_context(activity, basket, step, restore, related.get(basket.pk, []), last_delay,
+                                             strategy if not basket.owner_id else None)
+        binding = bindings.get(message.pk)
+        if step is not None and step.incentive and message.pk in withheld:
+            # The incentive guard: the mail goes without the discount; the report counts it.
+            contexts[message.pk]["incentive_withheld"] = True
+            if message.context.get("incentive_withheld") != withheld[message.pk]:
+                message.context = {**message.context, "incentive_withheld": withheld[message.pk]}
+                remember.append(message)
+        elif binding is not None:
+            contexts[message.pk].update(voucher=binding.voucher, incentive=step)
+            # The restore link applies it: remember which voucher this mail carries.
+            message.context = {**message.context, "voucher_id": binding.voucher_id}
+            remember.append(message)
+    if remember:
+        outbox.Message.objects.bulk_update(remember, ["context"])
     return contexts
 
 
-def _step_context(message, activity, basket, step, restore, related, last_delay, strategy=None):
-    context = {**basket_context(basket, strategy), "activity": activity, "step": step, "restore_url": restore,
-               "mail_template": step.template if step is not None else None, "related_products": related,
-               "shop_name": settings.OSCAR_SHOP_NAME,
-               "is_last_step": step is not None and step.delay_minutes >= last_delay}
-    if step is not None and step.incentive:
-        binding = vouchers.issue_personal_voucher(
-            key=f"recovery:basket:{activity.basket_id}:cycle:{activity.cycle}:step:{step.position}",
+def _cycle_key(activity):
+    return f"recovery:basket:{activity.basket_id}:cycle:{activity.cycle}:"
+
+
+def voucher_key(activity, step) -> str:
+    return f"{_cycle_key(activity)}step:{step.position}"
+
+
+def incentives_withheld(pairs, steps, now=None) -> dict[int, str]:
+    """{message id: why its step's discount is left out} for the (message, activity) pairs whose step carries an
+    incentive (the incentive guard; one query for the batch).  A mail that already carries its voucher (a retry)
+    keeps it; the vouchers of the same sequence never count against it."""
+    days = journey_settings.RECOVERY_INCENTIVE_GUARD_DAYS or 0
+    times = journey_settings.RECOVERY_INCENTIVE_GUARD_REDEMPTIONS or 0
+    asking = [(m, a) for m, a in pairs
+              if getattr(steps.get(m.context.get("step_id")), "incentive", "") and not m.context.get("voucher_id")]
+    if not asking or not (days or times):
+        return {}
+    now = now or timezone.now()
+    history = vouchers.incentive_history(
+        [(m.to_email, m.user_id) for m, _a in asking],
+        since=now - timedelta(days=days) if days else now + timedelta(days=1),
+        counted_purposes=("recovery",) if times else (), ignore_key_prefixes=[_cycle_key(a) for _m, a in asking])
+    withheld = {}
+    for message, _activity in asking:
+        person = history[((message.to_email or "").strip().lower(), message.user_id or None)]
+        if days and person.recent:
+            withheld[message.pk] = f"a journey incentive received or redeemed in the last {days} days"
+        elif times and person.redeemed >= times:
+            withheld[message.pk] = f"{person.redeemed} recovery vouchers redeemed already"
+    return withheld
+
+
+def _issue_incentives(going):
+    """{message id: PersonalVoucher} for the mails whose step carries an incentive: issued in bulk, one call per
+    step (its terms), idempotent per basket, cycle and step (a retried mail carries the same voucher)."""
+    by_step = {}
+    for message, activity, basket, step in going:
+        if step is not None and step.incentive:
+            by_step.setdefault(step.pk, (step, []))[1].append((message, activity, basket))
+    bindings = {}
+    for step, group in by_step.values():
+        issued = vouchers.issue_personal_vouchers(
+            [vouchers.VoucherFor(key=voucher_key(activity, step), email=activity.email, user_id=basket.owner_id,
+                                 basket_id=None if basket.owner_id else basket.pk)
+             for _message, activity, basket in group],
             purpose="recovery", kind=step.incentive, value=step.incentive_value,
-            valid_days=step.incentive_valid_days, min_basket=step.incentive_min_basket, email=activity.email,
-            user=basket.owner, basket_id=None if basket.owner_id else basket.pk,
+            valid_days=step.incentive_valid_days, min_basket=step.incentive_min_basket,
         )
-        context["voucher"] = binding.voucher
-        context["incentive"] = step
-        # The restore link applies it: remember which voucher this mail carries.
-        outbox.Message.objects.filter(pk=message.pk).update(
-            context={**message.context, "voucher_id": binding.voucher_id}
-        )
-    return context
+        for message, activity, _basket in group:
+            bindings[message.pk] = issued[voucher_key(activity, step)]
+    return bindings
+
+
+def _step_context(activity, basket, step, restore, related, last_delay, strategy=None):
+    return {**basket_context(basket, strategy), "activity": activity, "step": step, "restore_url": restore,
+            "mail_template": step.template if step is not None else None, "related_products": related,
+            "shop_name": settings.OSCAR_SHOP_NAME,
+            "is_last_step": step is not None and step.delay_minutes >= last_delay}
 
 
 def _activity_for(message):
@@ -153,6 +209,8 @@ def build_saved_basket_context(message):
 
 register_kind(MessageKind(key=MAIL_KIND, tool="recovery", template="journey/mail/recovery",
                           build_context=build_step_context, prepare_batch=prepare_step_batch, tags=("recovery",),
-                          action_url=restore_url))
+                          action_url=restore_url, priority=10))
 register_kind(MessageKind(key=SAVED_BASKET_KIND, tool="recovery", template="journey/mail/saved_basket",
-                          build_context=build_saved_basket_context, tags=("recovery", "saved-basket")))
+                          build_context=build_saved_basket_context, tags=("recovery", "saved-basket"),
+                          # The shopper asked for it just now: first in line, and never held out.
+                          priority=5, measured=False))

@@ -70,6 +70,10 @@ class RecoveryNumbers:
     recovery_rate: Decimal | None = None
     voucher_cost: Decimal = ZERO
     per_step: list[StepRow] = field(default_factory=list)
+    # Recovery mails the frequency cap dropped in the period (docs/mail.md), and mails sent without the step's
+    # discount because of the incentive guard (docs/recovery.md).
+    held_back: int = 0
+    incentives_withheld: int = 0
 
     @property
     def unattributed(self) -> int:
@@ -109,17 +113,25 @@ def recovery_numbers(start: datetime, end: datetime) -> RecoveryNumbers:
         .order_by("-n", "stop_reason")
     ]
 
-    # 3. Mails per step (the totals are their sums).
+    # 3. Mails per step (the totals are their sums), with the ones the frequency cap dropped in the period and the
+    #    sent ones whose discount the incentive guard left out.
     rows = {}
+    capped_q = Q(state=Message.State.CAPPED) & between("closed_at")
+    sent_q = between("sent_at")
     for row in (
-        _recovery_mails().filter(between("sent_at")).values("step").annotate(
-            sent=Count("id"),
-            delivered=Count("id", filter=Q(delivered_at__isnull=False)),
-            opened=Count("id", filter=Q(opened_at__isnull=False)),
-            clicked=Count("id", filter=Q(clicked_at__isnull=False)),
+        _recovery_mails().filter(sent_q | capped_q).values("step").annotate(
+            sent=Count("id", filter=sent_q),
+            delivered=Count("id", filter=sent_q & Q(delivered_at__isnull=False)),
+            opened=Count("id", filter=sent_q & Q(opened_at__isnull=False)),
+            clicked=Count("id", filter=sent_q & Q(clicked_at__isnull=False)),
+            held_back=Count("id", filter=capped_q),
+            withheld=Count("id", filter=sent_q & Q(context__has_key="incentive_withheld")),
         ).order_by("step")
     ):
-        rows[row["step"]] = StepRow(row["step"], row["sent"], row["delivered"], row["opened"], row["clicked"])
+        if row["sent"]:
+            rows[row["step"]] = StepRow(row["step"], row["sent"], row["delivered"], row["opened"], row["clicked"])
+        numbers.held_back += row["held_back"]
+        numbers.incentives_withheld += row["withheld"]
 
     # 4. Recovered baskets, each attributed to the last recovery mail clicked for it (the greatest step).
     last_clicked = (

@@ -16,6 +16,11 @@ DEFAULTS = {
     "RECOVERY_LINK_DAYS": 30,
     # Optional quiet hours in the store time zone, e.g. (21, 8): nothing is sent from 21:00 to 08:00.
     "RECOVERY_QUIET_HOURS": None,
+    # Incentive guard (docs/recovery.md): a step's discount is left out (the mail still goes, without a voucher) for
+    # someone who received or redeemed any journey incentive in the last this many days (0 or None: off)...
+    "RECOVERY_INCENTIVE_GUARD_DAYS": 30,
+    # ...or who already redeemed this many recovery vouchers (abandoning on purpose to get one; 0 or None: off).
+    "RECOVERY_INCENTIVE_GUARD_REDEMPTIONS": 2,
     # Bad restore links from one client before it gets HTTP 429, per window (seconds).
     "RESTORE_RATE_LIMIT": (20, 600),
 }

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from oscar.core.loading import get_model
 
-from ..core.registry import Health, Metric, OrderTouch, Tool, Touchpoint
+from ..core.registry import Health, Holdout, Metric, OrderTouch, Tool, Touchpoint
 from ..core.reporting.series import per_day
 from ..phases import Phase
 from . import mail  # noqa: F401  (registers the recovery mail kinds with the outbox)
@@ -39,6 +39,10 @@ def metrics(start, end):
     ]
     if numbers.recovery_rate is not None:
         rows.append(Metric(_("Recovery rate"), numbers.recovery_rate, "percent"))
+    if numbers.held_back:
+        rows.append(Metric(_("Held back by the frequency cap"), numbers.held_back))
+    if numbers.incentives_withheld:
+        rows.append(Metric(_("Incentives withheld"), numbers.incentives_withheld))
     return rows
 
 
@@ -83,6 +87,7 @@ TOOL = Tool(
     jobs=["scan_abandoned_baskets", "send_due_messages"],
     admin_url_name="admin:journey_recoverystep_changelist",
     order=10,
+    holdout=Holdout(share="0.10", surface="mail", window_days=7),
 )
 
 

@@ -205,24 +205,50 @@ def related_for_basket(basket, limit=4, *, request=None, user=None):
 
 
 def related_for_baskets(baskets, limit=4):
-    """``related_for_basket`` for many baskets with one query in all (the recovery mails of a send batch)."""
+    """``related_for_basket`` for many baskets (the mails of a send batch): see related_for_product_lists."""
     wanted = {b.pk: [line.product_id for line in b.all_lines() if line.product_id] for b in baskets if b.pk}
+    return related_for_product_lists(wanted, limit)
+
+
+def related_for_product_lists(wanted, limit=4):
+    """For each key of ``wanted`` (``{key: [product id, …]}``, e.g. a basket's products or the products a shopper
+    looked at), up to ``limit`` available products bought together with them, without those products themselves:
+    ``{key: [Product, …]}`` (the recovery and browse reminders of a send batch), in two queries in all: the lists'
+    entries as plain values to rank each key's complements, then the chosen products, each loaded (and checked for
+    availability) once for the whole batch."""
+    wanted = {key: list(products) for key, products in wanted.items()}
     every = sorted({pk for products in wanted.values() for pk in products})
     if not every or limit <= 0:
         return {}
     rows = {}
-    for entry in _entries(product_id__in=every, kind=ListKind.BOUGHT_TOGETHER).order_by("rank"):
-        rows.setdefault(entry.product_id, []).append(entry)
-    strategy = _strategy()
-    result = {}
-    for basket_id, products in wanted.items():
+    for entry_id, product_id, related_id, score, rank in (
+            _entries(product_id__in=every, kind=ListKind.BOUGHT_TOGETHER).order_by("rank")
+            .values_list("id", "product_id", "related_id", "score", "rank")):
+        rows.setdefault(product_id, []).append((entry_id, related_id, score, rank))
+    ranked_by_key, entry_for = {}, {}
+    for key, products in wanted.items():
         best = {}
         for product_id in products:
-            for entry in rows.get(product_id, ())[: limit * OVERFETCH]:
-                if entry.related_id in products:
+            for entry_id, related_id, score, rank in rows.get(product_id, ())[: limit * OVERFETCH]:
+                if related_id in products:
                     continue
-                total = best.get(entry.related_id, (0.0, entry))[0] + entry.score
-                best[entry.related_id] = (total, entry)
-        ranked = sorted(best.values(), key=lambda pair: (-pair[0], pair[1].rank))[: limit * OVERFETCH]
-        result[basket_id] = _available([_hydrate(entry) for _score, entry in ranked], strategy, limit)
+                best[related_id] = (best.get(related_id, (0.0, rank))[0] + score, rank)
+                entry_for.setdefault(related_id, entry_id)
+        ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[1][1]))[: limit * OVERFETCH]
+        ranked_by_key[key] = [related_id for related_id, _total in ranked]
+    needed = {related_id for ranked in ranked_by_key.values() for related_id in ranked}
+    products = {entry.related_id: _hydrate(entry)
+                for entry in _entries(pk__in=[entry_for[related_id] for related_id in needed])}
+    strategy, available = _strategy(), {}
+
+    def is_available(product):
+        if product.pk not in available:
+            available[product.pk] = strategy.fetch_for_product(product).availability.is_available_to_buy
+        return available[product.pk]
+
+    result = {}
+    for key, ranked in ranked_by_key.items():
+        chosen = [products[related_id] for related_id in ranked
+                  if related_id in products and is_available(products[related_id])]
+        result[key] = chosen[:limit]
     return result

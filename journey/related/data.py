@@ -1,13 +1,13 @@
 """Bulk reads and writes for the related-products rebuild.
 
-On PostgreSQL, order lines are read with one ``COPY … TO STDOUT (FORMAT binary)`` of fixed-width int8 columns that
-numpy parses without a Python loop, and the lists are written with one binary ``COPY … FROM STDIN``; elsewhere
-(SQLite, the embedded default) plain cursors do the same, slower.
+On PostgreSQL, order lines are streamed in chunks of whole orders, each chunk one ``bytea`` of fixed-width int8 pairs
+built by the server (``string_agg(int8send(…) || int8send(…))``) that numpy parses without a Python loop, and the
+lists are written with one binary ``COPY … FROM STDIN``; elsewhere (SQLite, the embedded default) plain cursors do
+the same, slower.
 """
 
 from __future__ import annotations
 
-import io
 import struct
 
 import numpy as np
@@ -22,28 +22,14 @@ Order = get_model("order", "Order")
 PG_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 
 
-def _order_lines_sql(since, until):
-    line_table, order_table = Line._meta.db_table, Order._meta.db_table
-    where, params = ["l.product_id IS NOT NULL"], []
-    if since is not None:
-        where.append("o.date_placed >= %s")
-        params.append(since)
-    if until is not None:
-        where.append("o.date_placed < %s")
-        params.append(until)
-    # floor(), not a plain cast (which rounds): the newest order's second must not land after the engine's "now".
-    sql = (
-        f"SELECT l.order_id::int8, l.product_id::int8, floor(extract(epoch FROM o.date_placed))::int8 "  # noqa: S608
-        f"FROM {connection.ops.quote_name(line_table)} l "
-        f"JOIN {connection.ops.quote_name(order_table)} o ON o.id = l.order_id WHERE {' AND '.join(where)}"
-    )
-    return sql, params
-
-
-def read_order_lines(*, since=None, until=None):
-    """(order_ids, product_ids, epoch_seconds) as int64 arrays, one entry per order line."""
-    if connection.vendor == "postgresql":
-        return _read_pg(since, until)
+def read_order_lines(*, since=None, until=None, streamed=None):
+    """(order_ids, product_ids, epoch_seconds) as int64 arrays, one entry per order line of the orders placed in
+    [since, until).  ``streamed`` (default: on PostgreSQL) reads in chunks of whole orders, each chunk one bytea
+    value that numpy parses (no Python object per line); otherwise the ORM reads row by row (SQLite)."""
+    if streamed is None:
+        streamed = connection.vendor == "postgresql"
+    if streamed:
+        return _read_streamed(since, until)
     qs = Line.objects.filter(product_id__isnull=False)
     if since is not None:
         qs = qs.filter(order__date_placed__gte=since)
@@ -58,25 +44,70 @@ def read_order_lines(*, since=None, until=None):
     return orders, products, epochs
 
 
-ROW = np.dtype([("n", ">i2"), ("l1", ">i4"), ("order", ">i8"), ("l2", ">i4"), ("product", ">i8"), ("l3", ">i4"),
-                ("epoch", ">i8")])
+#: Orders per query of the streamed read (about ten lines each in a grocery shop: a few MB per chunk).
+CHUNK_ORDERS = 100_000
+_PAIR = np.dtype([("a", ">i8"), ("b", ">i8")])
 
 
-def _read_pg(since, until):
-    sql, params = _order_lines_sql(since, until)
-    connection.ensure_connection()
-    buffer = io.BytesIO()
-    with connection.connection.cursor() as cursor:
-        query = cursor.mogrify(sql, params) if params else sql
-        with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
-            for chunk in copy:
-                buffer.write(chunk)
-    raw = buffer.getbuffer()
-    body = raw[len(PG_HEADER):len(raw) - 2]  # header, then rows, then the int16 -1 trailer
-    rows = np.frombuffer(body, dtype=ROW)
-    return (rows["order"].astype(np.int64), rows["product"].astype(np.int64), rows["epoch"].astype(np.int64))
+def _aggregated(cursor, sql, params):
+    """Run ``sql`` (one ``string_agg`` of ``int8send(a) || int8send(b)`` per row) and parse the bytes."""
+    cursor.execute(sql, params)
+    raw = cursor.fetchone()[0]
+    if not raw:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    pairs = np.frombuffer(raw, dtype=_PAIR)
+    return pairs["a"].astype(np.int64), pairs["b"].astype(np.int64)
 
 
+def _read_streamed(since, until):
+    """PostgreSQL: the window's orders (id, epoch) first, then their lines in chunks of ``CHUNK_ORDERS`` orders by
+    the order id index, each chunk aggregated by the server into one bytea (``COPY`` would send a message per line,
+    which the client would turn into a Python object each).  Lines of orders outside the window that fall inside a
+    chunk's id range are dropped here."""
+    order_table = connection.ops.quote_name(Order._meta.db_table)
+    line_table = connection.ops.quote_name(Line._meta.db_table)
+    where, params = ["TRUE"], []
+    if since is not None:
+        where.append("date_placed >= %s")
+        params.append(since)
+    if until is not None:
+        where.append("date_placed < %s")
+        params.append(until)
+    empty = (np.empty(0, np.int64),) * 3
+    with connection.cursor() as cursor:
+        # floor(), not a plain cast (which rounds): the newest order's second must not land after the engine's "now".
+        cursor.execute(
+            f"SELECT string_agg(int8send(id::int8) || int8send(floor(extract(epoch FROM date_placed))::int8), "  # noqa: S608
+            f"''::bytea) FROM {order_table} WHERE {' AND '.join(where)}", params)
+        raw = cursor.fetchone()[0]
+        if not raw:
+            return empty
+        pairs = np.frombuffer(raw, dtype=_PAIR)
+        order_ids, order_epochs = pairs["a"].astype(np.int64), pairs["b"].astype(np.int64)
+        del raw, pairs
+        by_id = np.argsort(order_ids, kind="stable")
+        order_ids, order_epochs = order_ids[by_id], order_epochs[by_id]
+        del by_id
+        line_orders, line_products = [], []
+        for start in range(0, len(order_ids), CHUNK_ORDERS):
+            low, high = int(order_ids[start]), int(order_ids[min(start + CHUNK_ORDERS, len(order_ids)) - 1])
+            orders, products = _aggregated(
+                cursor,
+                f"SELECT string_agg(int8send(order_id::int8) || int8send(product_id::int8), ''::bytea) "  # noqa: S608
+                f"FROM {line_table} WHERE order_id BETWEEN %s AND %s AND product_id IS NOT NULL",
+                [low, high])
+            line_orders.append(orders)
+            line_products.append(products)
+    line_orders = np.concatenate(line_orders)
+    line_products = np.concatenate(line_products)
+    position = np.searchsorted(order_ids, line_orders).clip(0, len(order_ids) - 1)
+    inside = order_ids[position] == line_orders
+    if not inside.all():
+        line_orders, line_products, position = line_orders[inside], line_products[inside], position[inside]
+    return line_orders, line_products, order_epochs[position]
+
+
+WRITE_CHUNK = 500_000  # rows per piece of the binary COPY
 COLUMNS = ("build_id", "product_id", "related_id", "kind", "rank", "score", "evidence", "source")
 PG_TYPES = {"bigint": ">i8", "integer": ">i4", "smallint": ">i2", "double precision": ">f8"}
 
@@ -101,18 +132,23 @@ def write_entries(model, build_id, products, related, kinds, ranks, scores, evid
     fields = [("n", ">i2")]
     for column in COLUMNS:
         fields += [(f"len_{column}", ">i4"), (column, PG_TYPES[types[column]])]
-    rows = np.zeros(n, dtype=np.dtype(fields))
-    rows["n"] = len(COLUMNS)
-    for column in COLUMNS:
-        rows[f"len_{column}"] = rows.dtype[column].itemsize
-        rows[column] = values[column]
-    payload = PG_HEADER + rows.tobytes() + struct.pack(">h", -1)
+    dtype = np.dtype(fields)
     table = connection.ops.quote_name(model._meta.db_table)
     connection.ensure_connection()
     with connection.connection.cursor() as cursor, cursor.copy(
         f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT binary)"
     ) as copy:
-        copy.write(payload)
+        copy.write(PG_HEADER)
+        for start in range(0, n, WRITE_CHUNK):  # in chunks: the rows' bytes never exist all at once
+            stop = min(start + WRITE_CHUNK, n)
+            rows = np.zeros(stop - start, dtype=dtype)
+            rows["n"] = len(COLUMNS)
+            for column in COLUMNS:
+                rows[f"len_{column}"] = dtype[column].itemsize
+                value = values[column]
+                rows[column] = value[start:stop] if isinstance(value, np.ndarray) else value
+            copy.write(rows.tobytes())
+        copy.write(struct.pack(">h", -1))
     return n
 
 

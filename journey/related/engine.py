@@ -37,7 +37,10 @@ title's words), nearest in price first.
 from __future__ import annotations
 
 import math
+import os
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -196,6 +199,7 @@ def build(
     scoring: Scoring | None = None,
     block_rows: int = 8192,
     block_entries: int = 2_000_000,
+    workers: int | None = None,
 ) -> TopK:
     """Each product's top-``k`` "bought together" products from order lines.
 
@@ -206,7 +210,12 @@ def build(
     each order by ``0.5 ** (age_days / half_life_days)``.  ``min_support``: the least number of orders that must
     contain both products for a pair to exist.  ``scoring``: see :class:`Scoring` (default ``Scoring()``).
     ``block_rows`` / ``block_entries`` bound the anchor rows and co-count entries computed at once (memory).
+    ``workers``: threads computing blocks at once (default: 2, or 1 on a one-core machine); each holds one block.
+    The result does not depend on it.  ``params["seconds"]`` has the time of each stage.
     """
+    workers = min(2, os.cpu_count() or 1) if workers is None else max(1, int(workers))
+    stage_seconds = {}
+    stage_started = time.perf_counter()
     scoring = DEFAULT_SCORING if scoring is None else scoring
     if k < 1:
         raise ValueError("k must be at least 1")
@@ -229,6 +238,7 @@ def build(
         "min_support": min_support,
         "k": k,
         "scoring": scoring,
+        "seconds": stage_seconds,
     }
 
     seconds = None
@@ -251,6 +261,8 @@ def build(
         return _empty(product_ids[:0], k, params)
 
     # Codes: products by sorted id (the result's row order), orders likewise; one entry per (order, product).
+    stage_seconds["window"] = time.perf_counter() - stage_started
+    stage_started = time.perf_counter()
     products, product_code = np.unique(product_ids, return_inverse=True)
     orders, order_code = np.unique(order_ids, return_inverse=True)
     n_products, n_orders = len(products), len(orders)
@@ -304,9 +316,11 @@ def build(
     scores = np.zeros((n_products, k), dtype=np.float32)
     counts = np.zeros((n_products, k), dtype=np.int32)
 
+    stage_seconds["index and matrix"] = time.perf_counter() - stage_started
     # Upper bound of each anchor row's entries: the sizes of the orders containing it.
     work = np.bincount(line_product, weights=per_order[line_order], minlength=n_products)
-    for start, stop in _blocks(work, max_rows, block_entries):
+    def one_block(span):
+        start, stop = span
         block = Xt[start:stop] @ X
         n_rows = stop - start
         raw = block.data if weights is None else np.rint(block.data.real).astype(np.int32)
@@ -316,7 +330,7 @@ def build(
         off_diagonal = cols != rows + start
         keep, rows, cols = keep[off_diagonal], rows[off_diagonal], cols[off_diagonal]
         if len(keep) == 0:
-            continue
+            return
         weighted = raw[keep].astype(np.float64) if weights is None else block.data.imag[keep].astype(np.float64)
         raw = raw[keep]
         del block, keep, off_diagonal
@@ -350,6 +364,19 @@ def build(
             neighbours[anchor, position] = cols[entries]
             scores[anchor, position] = normalised[entries]
             counts[anchor, position] = raw[entries]
+
+    spans = list(_blocks(work, max_rows, block_entries))
+    started = time.perf_counter()
+    if workers > 1 and len(spans) > 1:
+        # scipy's sparse product and numpy's sorts release the GIL: threads share the matrices, and blocks write
+        # disjoint rows of the result.
+        with ThreadPoolExecutor(workers) as pool:
+            for _ in pool.map(one_block, spans):
+                pass
+    else:
+        for span in spans:
+            one_block(span)
+    stage_seconds["co-counts and top-k"] = time.perf_counter() - started
 
     return TopK(
         product_ids=products,

@@ -9,6 +9,7 @@ function the offline evaluation measures (``evaluation.shipped_lists``).
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,11 +37,23 @@ ProductRecommendation = get_model("catalogue", "ProductRecommendation")
 StockRecord = get_model("partner", "StockRecord")
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (MB), or 0 where the platform does not say."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KB on Linux
+
+
 @dataclass
 class RebuildReport:
     build: RelatedBuild | None = None
     seconds: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    peak_mb: dict = field(default_factory=dict)  # the process's peak RSS at the end of each stage
+    engine_seconds: dict = field(default_factory=dict)  # the compute stage's own stages (engine.build)
 
     def timed(self, name):
         report = self
@@ -51,6 +64,7 @@ class RebuildReport:
 
             def __exit__(self, *exc):
                 report.seconds[name] = round(time.perf_counter() - self.started, 3)
+                report.peak_mb[name] = round(peak_rss_mb(), 1)
 
         return Timer()
 
@@ -135,6 +149,7 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
     try:
         with report.timed("read"):
             order_ids, product_ids, epochs = data.read_order_lines(since=since, until=until)
+        with report.timed("catalogue"):
             catalogue = _catalogue()
             rules, broken = _rules()
         if progress:
@@ -146,6 +161,7 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
                 half_life_days=journey_settings.RELATED_HALF_LIFE_DAYS,
                 min_support=int(journey_settings.RELATED_MIN_SUPPORT), k=size + lists.COMPUTE_MARGIN,
             )
+        report.engine_seconds = {name: round(value, 3) for name, value in top.params.get("seconds", {}).items()}
         if progress:
             progress(f"computed pairs for {len(top.product_ids):,} products")
         with report.timed("assemble"):
@@ -177,7 +193,8 @@ def rebuild(*, until=None, now=None, progress=None) -> RebuildReport:
     build.lines = int(len(order_ids))
     build.products = int(len(np.unique(columns[0]))) if rows else 0
     build.rows = rows
-    build.stats = {"seconds": report.seconds, "notes": report.notes, "window_days": window,
+    build.stats = {"seconds": report.seconds, "compute_seconds": report.engine_seconds, "peak_mb": report.peak_mb,
+                   "notes": report.notes, "window_days": window,
                    "half_life_days": journey_settings.RELATED_HALF_LIFE_DAYS,
                    "min_support": journey_settings.RELATED_MIN_SUPPORT,
                    "similar_products": bool(journey_settings.RELATED_SIMILAR_PRODUCTS)}

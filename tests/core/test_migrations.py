@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, models
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
 
@@ -59,3 +59,32 @@ def test_the_concurrent_operation_keeps_an_index_an_older_migration_already_buil
         operation.database_forwards("journey", editor, state, state)
     with connection.cursor() as cursor:
         assert "journey_event_order" in connection.introspection.get_constraints(cursor, EVENTS)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the events table is partitioned on PostgreSQL only")
+def test_a_new_index_on_the_partitioned_events_table_is_built_concurrently_partition_by_partition():
+    """PostgreSQL cannot CREATE INDEX CONCURRENTLY on a partitioned table: the helpers build the parent's index ON
+    ONLY, each partition's concurrently, and attach them; the result is one valid partitioned index.  Idempotent."""
+    from journey.core import partitions
+    from journey.core.migration_operations import CreateIndexSQLConcurrentlyWherePossible
+
+    index = models.Index(fields=["ref"], name="journey_event_bench_ref")
+    operations = [AddIndexConcurrentlyWherePossible(model_name="journeyevent", index=index),
+                  CreateIndexSQLConcurrentlyWherePossible("journey_event_bench_kind",
+                                                          f"ON {EVENTS} (kind) WHERE kind = 'landing'")]
+    state = ProjectState.from_apps(apps)
+    try:
+        for _twice in range(2):
+            for operation in operations:
+                with connection.schema_editor(atomic=False) as editor:
+                    operation.database_forwards("journey", editor, state, state)
+        with connection.cursor() as cursor:
+            for name in ("journey_event_bench_ref", "journey_event_bench_kind"):
+                cursor.execute("SELECT i.indisvalid, (SELECT count(*) FROM pg_inherits h WHERE h.inhparent = c.oid) "
+                               "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = %s", [name])
+                assert cursor.fetchone() == (True, len(partitions.partitions()))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX IF EXISTS journey_event_bench_ref")
+            cursor.execute("DROP INDEX IF EXISTS journey_event_bench_kind")

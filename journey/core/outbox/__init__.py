@@ -27,7 +27,7 @@ from . import channels
 from .channels.email import from_email, unsubscribe_token
 from .claim import claim_due
 from .dispatch import send_due, send_soon
-from .kinds import MessageKind, add_loader, get_kind, register_kind
+from .kinds import MessageKind, add_loader, get_kind, priority_of, register_kind
 from .links import absolute_url, describe, site_url
 from .schedule import NewMessage, cancel, cancel_pending_for_email, schedule, schedule_many
 from .send import SendReport, render, send_claimed, send_now
@@ -36,6 +36,6 @@ from .sweeper import note_redelivery, requeue_stale
 __all__ = [
     "Message", "MessageKind", "NewMessage", "NotEligible", "SendReport", "Suppression", "absolute_url", "add_loader",
     "cancel", "cancel_pending_for_email", "channels", "claim_due", "describe", "from_email", "get_kind",
-    "note_redelivery", "register_kind", "render", "requeue_stale", "schedule", "schedule_many", "send_claimed",
-    "send_due", "send_now", "send_soon", "site_url", "unsubscribe_token",
+    "note_redelivery", "priority_of", "register_kind", "render", "requeue_stale", "schedule", "schedule_many",
+    "send_claimed", "send_due", "send_now", "send_soon", "site_url", "unsubscribe_token",
 ]

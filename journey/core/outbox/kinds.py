@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from ...exceptions import NotEligible
 from ..models import Message
 
-__all__ = ["MessageKind", "NotEligible", "add_loader", "get_kind", "register_kind"]
+__all__ = ["MessageKind", "NotEligible", "add_loader", "get_kind", "priority_of", "register_kind"]
+
+#: The priority of a kind that names none (and of a message whose kind is not registered in this process).
+DEFAULT_PRIORITY = 50
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class MessageKind:
     template: str  # prefix of each channel's templates
     build_context: Callable[[Message], dict]
     marketing: bool = True
+    # False: a message the person asked for ("email me my basket"), never held out by a holdout (docs/measurement.md).
+    measured: bool = True
     tags: tuple[str, ...] = field(default_factory=tuple)
     # Optional: contexts for a whole batch at once, {message id: context dict or NotEligible}, with a fixed number
     # of queries for the batch (what makes sending fast); build_context stays the one-message fallback.
@@ -30,6 +35,10 @@ class MessageKind:
     # Optional: where an on-site message's button leads, issued when the shopper clicks it (a fresh link: no
     # live token is kept in the stored message).  Without it the button leads to the shop's home page.
     action_url: Callable[[Message], str] | None = None
+    # Which message goes first when the frequency cap (journey.core.outbox.cap) has room for fewer messages than a
+    # person is due: lower numbers first (1 = most important).  The shop overrides it per kind or per tool with
+    # JOURNEY["MESSAGE_PRIORITIES"]; see priority_of().
+    priority: int = DEFAULT_PRIORITY
 
 
 _KINDS: dict[str, MessageKind] = {}
@@ -62,3 +71,18 @@ def get_kind(key: str) -> MessageKind:
 def _load_kinds():
     for loader in _LOADERS:
         loader()
+
+
+def priority_of(key: str) -> int:
+    """The frequency-cap priority of the message kind ``key`` (lower goes first): the shop's
+    ``JOURNEY["MESSAGE_PRIORITIES"]`` entry for the kind, else for its tool, else the kind's own ``priority``."""
+    from ...conf import journey_settings
+
+    overrides = journey_settings.MESSAGE_PRIORITIES or {}
+    if key in overrides:
+        return int(overrides[key])
+    try:
+        kind = get_kind(key)
+    except KeyError:
+        return int(overrides.get(key.split(".", 1)[0], DEFAULT_PRIORITY))
+    return int(overrides.get(kind.tool, kind.priority))

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone, translation
 
 from ... import signals
@@ -84,6 +85,37 @@ class _Backends:
             backend.close()
 
 
+class _SentMarks:
+    """The "sent" marks of the mails the provider accepted, written in the same commit as the next mail's "call
+    started" mark (one commit per mail, not two), and the last ones at the end of the batch.  A worker that dies
+    in between leaves at most the one mail it was sending unrecorded, as before: its row keeps the mark, so the
+    sweeper fails it rather than sending it twice."""
+
+    def __init__(self):
+        self.pending = []
+
+    def add(self, message, delivery):
+        self.pending.append((message, delivery, timezone.now()))
+
+    def write(self) -> list[Message]:
+        """Write the pending marks (in the caller's transaction, if any); the messages to announce once committed."""
+        done, self.pending = self.pending, []
+        for message, delivery, sent_at in done:
+            Message.objects.filter(pk=message.pk).update(
+                state=State.SENT, sent_at=sent_at, esp_message_id=delivery.provider_id[:200],
+                esp_name=delivery.provider[:32], esp_status=delivery.status or "sent", last_error="",
+            )
+        return [message for message, _delivery, _sent_at in done]
+
+    def flush(self):
+        announce(self.write())
+
+
+def announce(messages):
+    for message in messages:
+        signals.message_sent.send(sender=Message, message=message)
+
+
 def _send_claimed(ids, raw_tokens=frozenset(), claimed_at=None) -> SendReport:
     report = SendReport()
     # A row claimed longer ago than the sweep age belongs to the sweeper (which counts the attempt): a task
@@ -109,7 +141,7 @@ def _send_claimed(ids, raw_tokens=frozenset(), claimed_at=None) -> SendReport:
         messages = [m for m in messages if m.pk not in verdicts]
     contexts = _prepare(messages, suppressed)
     going_out = [m for m in messages if m.pk not in suppressed and not isinstance(contexts.get(m.pk), NotEligible)]
-    backends = _Backends()
+    backends, marks = _Backends(), _SentMarks()
     try:
         # Per-batch extras of each channel (the email channel's unsubscribe links: one token per mail that will go
         # out, not for the suppressed or no longer eligible ones).
@@ -122,9 +154,12 @@ def _send_claimed(ids, raw_tokens=frozenset(), claimed_at=None) -> SendReport:
         report.render_seconds += time.perf_counter() - started
         for message in messages:
             _send_one(message, backends, suppressed, report, contexts.get(message.pk), extras.get(message.pk),
-                      raw_tokens)
+                      raw_tokens, marks)
     finally:
-        backends.close()
+        try:
+            marks.flush()
+        finally:
+            backends.close()
     return report
 
 
@@ -162,7 +197,7 @@ def render(message: Message, context=None, extra=None, *, backend=None):
 
 
 def _send_one(message: Message, backends: _Backends, suppressed: set, report: SendReport, context=None, extra=None,
-              raw_tokens=frozenset()):
+              raw_tokens=frozenset(), marks=None):
     if message.pk in suppressed:
         _close(message, State.SUPPRESSED, "address is on the suppression list")
         report.suppressed += 1
@@ -188,10 +223,16 @@ def _send_one(message: Message, backends: _Backends, suppressed: set, report: Se
     # Commit the rendered message and the point of no return before calling the provider (see the package
     # docstring).  Conditional on no call having started: of two tasks holding the same row, exactly one gets past
     # here.  The kept copy has its link tokens blanked out: staff who read it must not get the customer's links.
-    marked = Message.objects.filter(pk=message.pk, state=State.SENDING, esp_call_started_at__isnull=True).update(
-        esp_call_started_at=now, subject=tokens.redact(rendered.subject, raw_tokens)[:255],
-        body_text=tokens.redact(rendered.text, raw_tokens), body_html=tokens.redact(rendered.html, raw_tokens),
-    )
+    # The previous mail's "sent" mark goes in the same commit.
+    own_marks = marks is None
+    marks = _SentMarks() if own_marks else marks
+    with transaction.atomic():
+        sent_before = marks.write()
+        marked = Message.objects.filter(pk=message.pk, state=State.SENDING, esp_call_started_at__isnull=True).update(
+            esp_call_started_at=now, subject=tokens.redact(rendered.subject, raw_tokens)[:255],
+            body_text=tokens.redact(rendered.text, raw_tokens), body_html=tokens.redact(rendered.html, raw_tokens),
+        )
+    announce(sent_before)
     if not marked:
         return  # swept or cancelled meanwhile
     try:
@@ -210,13 +251,10 @@ def _send_one(message: Message, backends: _Backends, suppressed: set, report: Se
         _retry_or_fail(message, exc.error or exc.reason, report, esp_called=True)
         return
     report.send_seconds += time.perf_counter() - started
-
-    Message.objects.filter(pk=message.pk).update(
-        state=State.SENT, sent_at=timezone.now(), esp_message_id=delivery.provider_id[:200],
-        esp_name=delivery.provider[:32], esp_status=delivery.status or "sent", last_error="",
-    )
+    marks.add(message, delivery)  # written with the next mail's mark, or at the end of the batch
     report.sent += 1
-    signals.message_sent.send(sender=Message, message=message)
+    if own_marks:
+        marks.flush()
 
 
 def _retry_or_fail(message, error, report, *, esp_called=False):

@@ -58,6 +58,7 @@ def build_journey_map(period: str = DEFAULT_PERIOD, now=None, *, start=None, end
                       model=None, by=None, mode="closed") -> JourneyMap:
     """Everything the journey map page shows, for a preset ``period`` or the store days ``start``..``end``."""
     from ...exceptions import FunnelError
+    from .. import incrementality
     from ..attribution import attribute_orders, scoped_product_ids
     from ..funnel import as_days, day_start, funnel
 
@@ -109,6 +110,8 @@ def build_journey_map(period: str = DEFAULT_PERIOD, now=None, *, start=None, end
     journey_map.attribution = attribute_orders(start, end, model, category=category, product=product,
                                                detail=False)
     attributed = {row.tool: row for row in journey_map.attribution.per_tool}
+    journey_map.incrementality = incrementality.map_rows(start, end, journey_map.attribution)
+    journey_map.incrementality_chart = incrementality.map_chart(journey_map.incrementality)
     journey_map.headline = [
         Metric(_("Orders"), sum(journey_map.series["orders"])),
         Metric(_("Revenue"), sum(journey_map.series["revenue"], ZERO), "money"),

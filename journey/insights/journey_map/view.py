@@ -80,6 +80,9 @@ class JourneyMap:
     lanes: list[LaneRow] = field(default_factory=list)
     personas: list = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
+    # Holdouts: per measured tool, attributed against incremental revenue (journey.insights.incrementality).
+    incrementality: list = field(default_factory=list)
+    incrementality_chart: object = None
 
     @property
     def breakdown_label(self):

@@ -59,4 +59,5 @@ def build_context(message):
 
 
 register_kind(MessageKind(key=KIND, tool=TOOL, template=DEFAULT_TEMPLATE, build_context=build_context,
-                          prepare_batch=prepare_batch, marketing=True, tags=("birthday",)))
+                          prepare_batch=prepare_batch, marketing=True, tags=("birthday",),
+                          priority=50))

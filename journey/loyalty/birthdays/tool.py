@@ -4,7 +4,7 @@
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ...core.registry import Health, Tool, Touchpoint
+from ...core.registry import Health, Holdout, Tool, Touchpoint
 from ...phases import Phase
 from ..numbers import metrics_for
 from ..profiles.models import CustomerProfile
@@ -36,6 +36,7 @@ TOOL_ENTRY = Tool(
     jobs=["birthday_rewards", "send_due_messages"],
     admin_url_name="admin:journey_birthdayprogram_changelist",
     order=40,
+    holdout=Holdout(share="0.10", surface="mail", window_days=30),
 )
 
 

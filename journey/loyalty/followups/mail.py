@@ -174,7 +174,7 @@ def _first_name(user):
 
 register_kind(MessageKind(key=POST_PURCHASE, tool=POST_PURCHASE, template="journey/mail/post_purchase",
                           build_context=build_post_purchase_context, prepare_batch=prepare_post_purchase_batch,
-                          tags=("post-purchase",)))
+                          tags=("post-purchase",), priority=40))
 register_kind(MessageKind(key=WINBACK, tool=WINBACK, template="journey/mail/winback",
                           build_context=build_winback_context, prepare_batch=prepare_winback_batch,
-                          tags=("winback",)))
+                          tags=("winback",), priority=60))

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ...core.models import Message
-from ...core.registry import Health, Tool, Touchpoint
+from ...core.registry import Health, Holdout, Tool, Touchpoint
 from ...phases import Phase
 from ..numbers import metrics_for
 from . import mail  # noqa: F401  (registers the two mail kinds with the outbox)
@@ -48,6 +48,7 @@ POST_PURCHASE_TOOL = Tool(
     jobs=["send_due_messages"],
     admin_url_name="admin:journey_postpurchaseprogram_changelist",
     order=20,
+    holdout=Holdout(share="0.10", surface="mail", window_days=30),
 )
 
 WINBACK_TOOL = Tool(
@@ -61,6 +62,7 @@ WINBACK_TOOL = Tool(
     jobs=["schedule_winback_mails", "send_due_messages"],
     admin_url_name="admin:journey_winbackprogram_changelist",
     order=30,
+    holdout=Holdout(share="0.10", surface="mail", window_days=30),
 )
 
 
