@@ -111,10 +111,15 @@ class WinbackProgramAdmin(SingleRowProgramAdmin):
     )
 
 
+#: The voucher programs this report measures (its numbers count their vouchers' redemptions).  Other Retain tools
+#: that send mail without a voucher (price-drop alerts) report in their own pages and on the journey map.
+VOUCHER_PROGRAMS = (POST_PURCHASE, WINBACK, "birthday")
+
+
 def retain_programs():
-    """[(tool key, name)] of journey's Retain programs that send mail (post-purchase, win-back, birthday…)."""
+    """[(tool key, name)] of the loyalty programs that send a voucher by mail (post-purchase, win-back, birthday)."""
     return [(tool.key, tool.name) for tool in registry.by_phase()[Phase.RETAIN]
-            if tool.provider == "journey" and "email" in tool.touchpoints]
+            if tool.key in VOUCHER_PROGRAMS and "email" in tool.touchpoints]
 
 
 def retain_report(admin_site, request):

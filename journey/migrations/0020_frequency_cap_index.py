@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ('journey', '0018_h16b_frequency_cap'),
+        ('journey', '0019_frequency_cap'),
     ]
 
     operations = [

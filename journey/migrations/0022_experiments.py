@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('journey', '0018_h16a_browse_pricedrops'),
+        ('journey', '0021_browse_pricedrops'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalogue', '0032_category_exclude_from_menu_category_long_description'),
-        ('journey', '0019_h16b_frequency_cap_index'),
+        ('journey', '0020_frequency_cap_index'),
         ('partner', '0007_partneraddress_code'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

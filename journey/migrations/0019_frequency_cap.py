@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('journey', '0018_h17c_event_partitions'),
+        ('journey', '0018_event_partitions'),
     ]
 
     operations = [
