@@ -117,11 +117,12 @@ def demo_part(args):
 def scale_part(args):
     import psycopg
 
-    from bench.common import create_database, drop_database, postgres_url
+    from bench.common import create_database, drop_database, postgres_url, scratch_name
     from bench.related_synthetic import generated
 
     scale = args.scale
-    name = f"journey_bench_related_x{scale:g}".replace(".", "_")
+    # With this run's suffix (bench/run.py): the name create_database makes, and the one the URL must name.
+    name = scratch_name(f"journey_bench_related_x{scale:g}".replace(".", "_"))
     url = postgres_url(name)
     reuse = False
     try:

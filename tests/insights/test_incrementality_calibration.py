@@ -14,7 +14,7 @@ from journey.core.experiments import assign, outcomes
 from journey.core.experiments.models import Experiment
 from journey.insights import incrementality as inc
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.ci_once]
 
 REPS, PEOPLE, BASE, MEAN_ORDER = 100, 1000, 0.10, 40.0
 

@@ -63,6 +63,7 @@ def test_two_runs_at_once_use_their_own_scratch_databases_and_redis_database(mon
 
 
 @pytest.mark.slow
+@pytest.mark.ci_once  # the smoke run uses PostgreSQL whenever a server answers, whatever the suite's database
 def test_every_benchmark_runs_in_smoke_mode():
     """`bench/run.py --smoke`: tiny sizes on a scratch database, every script runs to its table (none crashes)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "BENCH_SMOKE")}
