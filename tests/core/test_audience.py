@@ -8,7 +8,7 @@ from journey.core import audience
 
 class Profiles:
     def marketing_allowed_users(self, ids):
-        return {pk for pk in ids if pk % 2}
+        return {pk for pk in ids if pk and pk % 2}
 
     def languages_for(self, ids):
         return dict.fromkeys(ids, "es")
