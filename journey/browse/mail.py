@@ -116,13 +116,6 @@ def prepare_batch(messages):
     return contexts
 
 
-def build_context(message):
-    context = prepare_batch([message])[message.pk]
-    if isinstance(context, NotEligible):
-        raise context
-    return context
-
-
 def action_url(message):
     """The on-site banner's button: the first viewed product, through the click-recording link."""
     product_ids = (message.context or {}).get("product_ids") or []
@@ -131,6 +124,6 @@ def action_url(message):
     return product_links.link(product_links.issue_tokens([message.pk], ttl=link_ttl())[message.pk], product_ids[0])
 
 
-register_kind(MessageKind(key=MAIL_KIND, tool=TOOL, template=DEFAULT_TEMPLATE, build_context=build_context,
+register_kind(MessageKind(key=MAIL_KIND, tool=TOOL, template=DEFAULT_TEMPLATE,
                           prepare_batch=prepare_batch, tags=("browse",), action_url=action_url,
                           priority=20))  # after recovery (10), before post-purchase (40): the frequency cap

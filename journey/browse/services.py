@@ -28,8 +28,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from oscar.core.loading import get_model
 
-from ..conf import journey_settings, tool_installed
-from ..core import outbox, suppression
+from ..conf import journey_settings
+from ..core import audience, outbox, suppression
 from ..core.events import Kind
 from ..core.models import JourneyEvent
 from ..core.outbox.channels.onsite import basket_address, user_address
@@ -45,26 +45,6 @@ TOOL = "browse"  # the registry key, the outbox messages' tool
 MAIL_KIND = "browse.reminder"
 SCAN_LOCK = 0x4A4F4201  # PostgreSQL advisory lock of the scan ("JOB" + 1)
 CHUNK = 1000
-
-
-def marketing_allowed_users(user_ids) -> set:
-    """The accounts that may get marketing messages: loyalty's answer (their customer profile's consent) when
-    ``journey.loyalty`` is on; without it no consent is recorded anywhere, so ``CONSENT_POLICY = "consent"`` allows
-    no one and ``"notice"`` everyone (an unsubscribe still suppresses the address)."""
-    if tool_installed("journey.loyalty"):
-        from ..loyalty.api import marketing_allowed_users as allowed
-
-        return allowed(user_ids)
-    return {pk for pk in user_ids if pk} if journey_settings.CONSENT_POLICY != "consent" else set()
-
-
-def languages_for(user_ids) -> dict:
-    """The accounts' preferred languages (loyalty's customer profiles; none without ``journey.loyalty``)."""
-    if tool_installed("journey.loyalty"):
-        from ..loyalty.api import languages_for as languages
-
-        return languages(user_ids)
-    return {}
 
 
 @dataclass
@@ -180,10 +160,10 @@ def _schedule_chunk(rows, program, now, since, cutoff, report):
              .exclude(email="").values("id", "email")}
     emails = {uid: suppression.normalize(u["email"]) for uid, u in users.items()}
     suppressed = suppression.suppressed_among(emails.values(), program.channel) if emails else set()
-    allowed = marketing_allowed_users(users)
+    allowed = audience.marketing_allowed_users(users)
     busy_users, busy_emails = people_in_open_sequence(user_ids=users, emails=emails.values())
     products = viewed_products(list(users), since, cutoff)
-    languages = languages_for(users)
+    languages = audience.languages_for(users)
     onsite = program.channel == outbox.channels.ONSITE
     mails, chosen = [], []
     for user_id, first_at, last_id in rows:

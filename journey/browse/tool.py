@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ..core.models import Message
-from ..core.registry import Health, Tool, Touchpoint
+from ..core.registry import Health, Holdout, Tool, Touchpoint
 from ..phases import Phase
 from .services import TOOL as KEY
 
@@ -38,6 +38,7 @@ TOOL = Tool(
     jobs=["scan_browse_abandonment", "send_due_messages"],
     admin_url_name="admin:journey_browseprogram_changelist",
     order=15,
+    holdout=Holdout(share="0.10", surface="mail", window_days=7),
 )
 
 

@@ -14,7 +14,8 @@ def register_all(registry):
 
 def connect():
     """Wire the tools: mail kinds, receivers, erasers and Celery tasks."""
-    from . import privacy, tasks  # noqa: F401 - tasks register with Celery on import
+    from ..core import audience
+    from . import api, privacy, tasks  # noqa: F401 - tasks register with Celery on import
     from .birthdays import mail as birthday_mail  # noqa: F401 - registers the birthday mail kind
     from .followups import mail as followups_mail  # noqa: F401 - registers the post-purchase and win-back kinds
     from .followups import receivers as followups_receivers
@@ -22,4 +23,5 @@ def connect():
 
     followups_receivers.connect()
     profile_receivers.connect()
+    audience.register_profiles("journey.loyalty", api)  # consent and languages for the tools that mail accounts
     privacy.connect()

@@ -73,12 +73,5 @@ def prepare_batch(messages):
     return contexts
 
 
-def build_context(message):
-    context = prepare_batch([message])[message.pk]
-    if isinstance(context, NotEligible):
-        raise context
-    return context
-
-
-register_kind(MessageKind(key=MAIL_KIND, tool=TOOL, template=TEMPLATE, build_context=build_context,
+register_kind(MessageKind(key=MAIL_KIND, tool=TOOL, template=TEMPLATE,
                           prepare_batch=prepare_batch, tags=("price-drop",), priority=30))

@@ -27,8 +27,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from oscar.core.loading import get_class, get_model
 
-from ..conf import journey_settings, tool_installed
-from ..core import outbox, suppression
+from ..conf import journey_settings
+from ..core import audience, outbox, suppression
 from .models import PriceWatch
 
 logger = logging.getLogger(__name__)
@@ -43,26 +43,6 @@ Selector = get_class("partner.strategy", "Selector")
 TOOL = "price_drop"  # the registry key, the outbox messages' tool
 MAIL_KIND = "price_drop.alert"
 SCAN_LOCK = 0x4A4F5001  # PostgreSQL advisory lock of the scan ("JOP" + 1)
-
-
-def marketing_allowed_users(user_ids) -> set:
-    """The accounts that may get marketing messages: loyalty's answer (their customer profile's consent) when
-    ``journey.loyalty`` is on; without it no consent is recorded anywhere, so ``CONSENT_POLICY = "consent"`` allows
-    no one and ``"notice"`` everyone (an unsubscribe still suppresses the address)."""
-    if tool_installed("journey.loyalty"):
-        from ..loyalty.api import marketing_allowed_users as allowed
-
-        return allowed(user_ids)
-    return {pk for pk in user_ids if pk} if journey_settings.CONSENT_POLICY != "consent" else set()
-
-
-def languages_for(user_ids) -> dict:
-    """The accounts' preferred languages (loyalty's customer profiles; none without ``journey.loyalty``)."""
-    if tool_installed("journey.loyalty"):
-        from ..loyalty.api import languages_for as languages
-
-        return languages(user_ids)
-    return {}
 
 
 @dataclass
@@ -175,9 +155,9 @@ def _schedule(drops, now, report):
              .exclude(email="").values("id", "email")}
     emails = {uid: suppression.normalize(u["email"]) for uid, u in users.items()}
     suppressed = suppression.suppressed_among(emails.values()) if emails else set()
-    allowed = marketing_allowed_users(users)
+    allowed = audience.marketing_allowed_users(users)
     available = available_ids({d[2] for d in drops})
-    languages = languages_for(users)
+    languages = audience.languages_for(users)
     limit = journey_settings.PRICE_DROP_MAX_PRODUCTS
     mails, alerted = [], []
     for user_id, rows in by_user.items():

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ..conf import journey_settings
-from ..core.registry import Health, Tool, Touchpoint
+from ..core.registry import Health, Holdout, Tool, Touchpoint
 from ..phases import Phase
 from .services import TOOL as KEY
 
@@ -37,6 +37,7 @@ TOOL = Tool(
     jobs=["scan_price_drops", "send_due_messages"],
     admin_url_name="admin:journey_pricewatch_changelist",
     order=25,
+    holdout=Holdout(share="0.10", surface="mail", window_days=7),
 )
 
 

@@ -76,7 +76,7 @@ def sample_message(step, *, to_email=""):
 
 
 def sample_context(step, basket, *, to_email="", message=None):
-    """The context a real mail of ``step`` gets (see ``recovery.mail.build_step_context``), with sample links."""
+    """The context a real mail of ``step`` gets (see ``recovery.mail.prepare_step_batch``), with sample links."""
     now = timezone.now()
     message = message or sample_message(step, to_email=to_email)
     activity = BasketActivity(basket_id=basket.pk, email=to_email, last_activity_at=now,

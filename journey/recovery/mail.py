@@ -190,14 +190,6 @@ def _activity_for(message):
     return activity
 
 
-def build_step_context(message):
-    """The one-message path (the batch path is prepare_step_batch)."""
-    context = prepare_step_batch([message])[message.pk]
-    if isinstance(context, NotEligible):
-        raise context
-    return context
-
-
 def build_saved_basket_context(message):
     activity = _activity_for(message)
     basket = Basket.objects.select_related("owner").filter(pk=activity.basket_id, status=Basket.OPEN).first()
@@ -208,7 +200,7 @@ def build_saved_basket_context(message):
 
 
 register_kind(MessageKind(key=MAIL_KIND, tool="recovery", template="journey/mail/recovery",
-                          build_context=build_step_context, prepare_batch=prepare_step_batch, tags=("recovery",),
+                          prepare_batch=prepare_step_batch, tags=("recovery",),
                           action_url=restore_url, priority=10))
 register_kind(MessageKind(key=SAVED_BASKET_KIND, tool="recovery", template="journey/mail/saved_basket",
                           build_context=build_saved_basket_context, tags=("recovery", "saved-basket"),

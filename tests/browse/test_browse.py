@@ -344,3 +344,17 @@ def test_under_the_frequency_cap_browse_comes_after_recovery_and_price_drops_bef
                                                                                          "birthday")]
     assert retain
     assert priority_of("recovery.step") < priority_of("browse.reminder") < priority_of("price_drop.alert") < min(retain)
+
+
+@pytest.mark.parametrize("kind", ["browse.reminder", "price_drop.alert"])
+def test_browse_reminders_and_price_drop_alerts_are_measured_with_a_holdout(kind):
+    from journey.core.experiments import assign
+    from tests.core.test_experiments import control_email
+
+    tool = outbox.get_kind(kind).tool
+    experiment = assign.set_share(tool, "0.5")
+    held, _ = outbox.schedule(kind=kind, subject_key=f"{tool}:holdout-test", step=0,
+                              to_email=control_email(experiment), due_at=timezone.now())
+    report = outbox.send_claimed(outbox.claim_due(10))
+    row = Message.objects.get(pk=held.pk)
+    assert report.held == 1 and row.state == Message.State.HELD_OUT and f"control group of {tool}" in row.close_reason

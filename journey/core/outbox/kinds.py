@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ...exceptions import NotEligible
+from ...exceptions import JourneyConfigurationError, NotEligible
 from ..models import Message
 
 __all__ = ["MessageKind", "NotEligible", "add_loader", "get_kind", "priority_of", "register_kind"]
@@ -16,7 +16,9 @@ DEFAULT_PRIORITY = 50
 
 @dataclass(frozen=True)
 class MessageKind:
-    """A kind of message a tool sends.  ``build_context(message)`` returns the template context or raises NotEligible.
+    """A kind of message a tool sends.  Its contexts come from ``prepare_batch(messages)`` (a fixed number of
+    queries for the whole batch: what makes sending fast) or, for a kind that has no batch builder,
+    ``build_context(message)``; :meth:`context_for` builds one message's context either way.
 
     The context is channel-neutral: each channel backend renders it with its own templates (email:
     ``<template>_subject.txt``, ``_body.txt``, ``_body.html``; on-site: ``<template>_onsite.html``)."""
@@ -24,13 +26,14 @@ class MessageKind:
     key: str
     tool: str
     template: str  # prefix of each channel's templates
-    build_context: Callable[[Message], dict]
+    # One message's template context (or raise NotEligible); optional when prepare_batch is given.
+    build_context: Callable[[Message], dict] | None = None
     marketing: bool = True
     # False: a message the person asked for ("email me my basket"), never held out by a holdout (docs/measurement.md).
     measured: bool = True
     tags: tuple[str, ...] = field(default_factory=tuple)
-    # Optional: contexts for a whole batch at once, {message id: context dict or NotEligible}, with a fixed number
-    # of queries for the batch (what makes sending fast); build_context stays the one-message fallback.
+    # Contexts for a whole batch at once, {message id: context dict or NotEligible}, with a fixed number of
+    # queries for the batch (what makes sending fast).
     prepare_batch: Callable[[list[Message]], dict] | None = None
     # Optional: where an on-site message's button leads, issued when the shopper clicks it (a fresh link: no
     # live token is kept in the stored message).  Without it the button leads to the shop's home page.
@@ -39,6 +42,19 @@ class MessageKind:
     # person is due: lower numbers first (1 = most important).  The shop overrides it per kind or per tool with
     # JOURNEY["MESSAGE_PRIORITIES"]; see priority_of().
     priority: int = DEFAULT_PRIORITY
+
+    def __post_init__(self):
+        if self.build_context is None and self.prepare_batch is None:
+            raise JourneyConfigurationError(f"message kind {self.key!r} needs prepare_batch or build_context")
+
+    def context_for(self, message: Message) -> dict:
+        """``message``'s template context (raises NotEligible): its own builder, else the batch builder on it alone."""
+        if self.build_context is not None:
+            return self.build_context(message)
+        context = self.prepare_batch([message])[message.pk]
+        if isinstance(context, NotEligible):
+            raise context
+        return context
 
 
 _KINDS: dict[str, MessageKind] = {}

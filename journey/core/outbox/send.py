@@ -192,7 +192,7 @@ def render(message: Message, context=None, extra=None, *, backend=None):
     backend = backend or channels.get_backend(message.channel)
     with translation.override(message.language or None):
         if context is None:
-            context = kind.build_context(message)
+            context = kind.context_for(message)
         return backend.render(message, kind, context, extra)
 
 

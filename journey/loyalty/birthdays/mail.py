@@ -51,13 +51,6 @@ def prepare_batch(messages):
     return contexts
 
 
-def build_context(message):
-    context = prepare_batch([message])[message.pk]
-    if isinstance(context, NotEligible):
-        raise context
-    return context
-
-
-register_kind(MessageKind(key=KIND, tool=TOOL, template=DEFAULT_TEMPLATE, build_context=build_context,
+register_kind(MessageKind(key=KIND, tool=TOOL, template=DEFAULT_TEMPLATE,
                           prepare_batch=prepare_batch, marketing=True, tags=("birthday",),
                           priority=50))

@@ -107,13 +107,6 @@ def prepare_post_purchase_batch(messages):
     return contexts
 
 
-def build_post_purchase_context(message):
-    context = prepare_post_purchase_batch([message])[message.pk]
-    if isinstance(context, NotEligible):
-        raise context
-    return context
-
-
 # Win-back ---------------------------------------------------------------------------------------------------------
 def _last_orders(messages):
     """{("user", id) or ("email", address): date of the customer's last order that counts}: two queries."""
@@ -161,20 +154,13 @@ def prepare_winback_batch(messages):
     return contexts
 
 
-def build_winback_context(message):
-    context = prepare_winback_batch([message])[message.pk]
-    if isinstance(context, NotEligible):
-        raise context
-    return context
-
-
 def _first_name(user):
     return (getattr(user, "first_name", "") or "").strip() if user is not None else ""
 
 
 register_kind(MessageKind(key=POST_PURCHASE, tool=POST_PURCHASE, template="journey/mail/post_purchase",
-                          build_context=build_post_purchase_context, prepare_batch=prepare_post_purchase_batch,
+                          prepare_batch=prepare_post_purchase_batch,
                           tags=("post-purchase",), priority=40))
 register_kind(MessageKind(key=WINBACK, tool=WINBACK, template="journey/mail/winback",
-                          build_context=build_winback_context, prepare_batch=prepare_winback_batch,
+                          prepare_batch=prepare_winback_batch,
                           tags=("winback",), priority=60))
