@@ -11,10 +11,8 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -24,6 +22,7 @@ from oscar.core.loading import get_class, get_model
 
 from ..conf import journey_settings
 from ..core import outbox
+from ..core.admin_mixins import clean_mail_template_prefix
 from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.events import Kind
 from ..core.models import JourneyEvent, Message
@@ -36,7 +35,6 @@ from .services import MAIL_KIND, TOOL
 logger = logging.getLogger(__name__)
 Product = get_model("catalogue", "Product")
 Selector = get_class("partner.strategy", "Selector")
-TEMPLATE_PARTS = ("_subject.txt", "_body.txt", "_body.html")
 
 
 def sample_products(user, limit=None):
@@ -87,17 +85,7 @@ class BrowseProgramForm(forms.ModelForm):
                   "channel", "template"]
 
     def clean_template(self):
-        prefix = (self.cleaned_data.get("template") or "").strip()
-        missing = []
-        for part in TEMPLATE_PARTS:
-            try:
-                get_template(prefix + part)
-            except TemplateDoesNotExist:
-                missing.append(prefix + part)
-        if missing:
-            raise ValidationError(_("Template not found: %(names)s."), params={"names": ", ".join(missing)},
-                                  code="missing_template")
-        return prefix
+        return clean_mail_template_prefix(self.cleaned_data.get("template"))
 
 
 @admin.register(BrowseProgram)

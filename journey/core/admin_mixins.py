@@ -1,5 +1,28 @@
 """What several of journey's admin pages share."""
 
+from django.core.exceptions import ValidationError
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.utils.translation import gettext_lazy as _
+
+#: The files a mail template prefix names (the email channel's templates).
+MAIL_TEMPLATE_PARTS = ("_subject.txt", "_body.txt", "_body.html")
+
+
+def clean_mail_template_prefix(value) -> str:
+    """A mail template prefix an owner typed in admin, stripped; a form error naming each file that is missing."""
+    prefix = (value or "").strip()
+    missing = []
+    for part in MAIL_TEMPLATE_PARTS:
+        try:
+            get_template(prefix + part)
+        except TemplateDoesNotExist:
+            missing.append(prefix + part)
+    if missing:
+        raise ValidationError(_("Template not found: %(names)s."), params={"names": ", ".join(missing)},
+                              code="missing_template")
+    return prefix
+
 
 class ReadOnlyAdminMixin:
     """Rows staff may look at but not add or change: journey's own records (the message log, the jobs' bookkeeping,

@@ -15,8 +15,6 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponseRedirect
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
@@ -26,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_class, get_model
 
 from ..core import outbox
-from ..core.admin_mixins import ReadOnlyAdminMixin
+from ..core.admin_mixins import ReadOnlyAdminMixin, clean_mail_template_prefix
 from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.models import Message
 from ..core.registry import Metric
@@ -42,7 +40,6 @@ logger = logging.getLogger(__name__)
 Basket = get_model("basket", "Basket")
 Line = get_model("basket", "Line")
 Selector = get_class("partner.strategy", "Selector")
-TEMPLATE_PARTS = ("_subject.txt", "_body.txt", "_body.html")
 TEST_TAGS = ["journey", "recovery", "test"]
 
 
@@ -165,17 +162,7 @@ class RecoveryStepForm(forms.ModelForm):
         return self.cleaned_data.get("channel") or self.instance.channel or outbox.channels.EMAIL
 
     def clean_template(self):
-        prefix = (self.cleaned_data.get("template") or "").strip()
-        missing = []
-        for part in TEMPLATE_PARTS:
-            try:
-                get_template(prefix + part)
-            except TemplateDoesNotExist:
-                missing.append(prefix + part)
-        if missing:
-            raise ValidationError(_("Template not found: %(names)s."), params={"names": ", ".join(missing)},
-                                  code="missing_template")
-        return prefix
+        return clean_mail_template_prefix(self.cleaned_data.get("template"))
 
     def clean(self):
         cleaned = super().clean()
