@@ -22,7 +22,7 @@ from oscar.core.loading import get_class, get_model
 
 from ..conf import journey_settings
 from ..core import outbox
-from ..core.admin_mixins import clean_mail_template_prefix
+from ..core.admin_mixins import SingleRowAdminMixin, clean_mail_template_prefix
 from ..core.admin_numbers import BoundedNumbersMixin
 from ..core.events import Kind
 from ..core.models import JourneyEvent, Message
@@ -89,7 +89,7 @@ class BrowseProgramForm(forms.ModelForm):
 
 
 @admin.register(BrowseProgram)
-class BrowseProgramAdmin(BoundedNumbersMixin, admin.ModelAdmin):
+class BrowseProgramAdmin(SingleRowAdminMixin, BoundedNumbersMixin, admin.ModelAdmin):
     form = BrowseProgramForm
     change_form_template = "journey/admin/browse/program_change_form.html"
     fieldsets = (
@@ -98,18 +98,6 @@ class BrowseProgramAdmin(BoundedNumbersMixin, admin.ModelAdmin):
                                        "once_every_days")}),
         (_("Mail template"), {"fields": ("template",), "classes": ("collapse",)}),
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        program = BrowseProgram.load()
-        return HttpResponseRedirect(reverse("admin:journey_browseprogram_change", args=[program.pk]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         BrowseProgram.load()

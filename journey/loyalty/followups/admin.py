@@ -10,13 +10,13 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ...core import vouchers
+from ...core.admin_mixins import SingleRowAdminMixin
 from ...core.admin_numbers import BoundedNumbersMixin
 from ...core.registry import registry
 from ...core.reporting import PERIODS, currency, requested_period, store_time_zone
@@ -48,30 +48,11 @@ class ProgramForm(forms.ModelForm):
         return cleaned
 
 
-class SingleRowProgramAdmin(BoundedNumbersMixin, admin.ModelAdmin):
-    """One settings page: the list goes straight to it; nothing to add or delete."""
+class SingleRowProgramAdmin(SingleRowAdminMixin, BoundedNumbersMixin, admin.ModelAdmin):
+    """One settings page per program (see SingleRowAdminMixin)."""
 
     form = ProgramForm
     change_form_template = "journey/admin/loyalty/program_change_form.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        program = self.model.load()
-        opts = self.model._meta
-        return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[program.pk]))
-
-    def response_change(self, request, obj):
-        if "_continue" not in request.POST and "_save" in request.POST:
-            self.message_user(request, gettext("The settings were saved."))
-            return HttpResponseRedirect(request.path)
-        return super().response_change(request, obj)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         self.model.load()  # the one row exists before anyone opens it
